@@ -1,0 +1,174 @@
+package hostfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// File is the whole desired state of one regular file.
+type File struct {
+	Path  string
+	Data  []byte
+	Mode  fs.FileMode // permission bits
+	Owner string      // user name in the target's /etc/passwd; "" = root
+	Group string      // group name; "" = the owner's primary group
+}
+
+// WriteFile converges one file. Same bytes, mode and owner: nothing happens
+// (mtime kept). Same bytes, other mode or owner: fixed in place. Otherwise
+// a temp file is created next to it with mode 0600 (never readable by
+// others, even for a moment), written, fsynced, given its final owner and
+// mode, and renamed over the old one; then the directory is fsynced.
+func (f *FS) WriteFile(w File) (changed bool, err error) {
+	uid, gid, err := f.ids.owner(w.Owner, w.Group)
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", w.Path, err)
+	}
+	hp, err := f.Path(w.Path)
+	if err != nil {
+		return false, err
+	}
+	if st, err := os.Lstat(hp); err == nil && st.Mode().IsRegular() {
+		if old, err := os.ReadFile(hp); err == nil && bytes.Equal(old, w.Data) {
+			return f.fixMeta(w.Path, hp, st, w.Mode, uid, gid)
+		}
+	}
+	if _, err := f.EnsureDir(filepath.Dir(w.Path), 0o755, "", ""); err != nil {
+		return false, err
+	}
+	if err := atomicWrite(hp, w.Data, w.Mode, uid, gid); err != nil {
+		return false, fmt.Errorf("write %s: %w", f.Display(w.Path), err)
+	}
+	f.log.add(w.Path)
+	if base := filepath.Base(w.Path); w.Path == "/etc/passwd" || w.Path == "/etc/group" || base == "shadow" {
+		f.ids.reset()
+	}
+	return true, nil
+}
+
+func atomicWrite(hp string, data []byte, mode fs.FileMode, uid, gid int) (err error) {
+	dir := filepath.Dir(hp)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(hp)+".heatstrap-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	// CreateTemp makes the file 0600: secrets are never world-readable.
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = chownIfNeeded(tmp, uid, gid); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(mode.Perm()); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), hp); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func chownIfNeeded(f *os.File, uid, gid int) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) == uid && int(sys.Gid) == gid {
+		return nil
+	}
+	return f.Chown(uid, gid)
+}
+
+// fixMeta corrects mode and owner of an existing file without rewriting it.
+func (f *FS) fixMeta(p, hp string, st fs.FileInfo, mode fs.FileMode, uid, gid int) (bool, error) {
+	changed := false
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && (int(sys.Uid) != uid || int(sys.Gid) != gid) {
+		if err := os.Lchown(hp, uid, gid); err != nil {
+			return false, fmt.Errorf("chown %s: %w", f.Display(p), err)
+		}
+		changed = true
+	}
+	if st.Mode().Perm() != mode.Perm() {
+		if err := os.Chmod(hp, mode.Perm()); err != nil {
+			return false, fmt.Errorf("chmod %s: %w", f.Display(p), err)
+		}
+		changed = true
+	}
+	if changed {
+		f.log.add(p)
+	}
+	return changed, nil
+}
+
+// EnsureDir makes p a directory with the given mode and owner; missing
+// parents are created 0755 root:root.
+func (f *FS) EnsureDir(p string, mode fs.FileMode, owner, group string) (changed bool, err error) {
+	uid, gid, err := f.ids.owner(owner, group)
+	if err != nil {
+		return false, fmt.Errorf("mkdir %s: %w", p, err)
+	}
+	hp, err := f.Path(p)
+	if err != nil {
+		return false, err
+	}
+	st, err := os.Stat(hp)
+	switch {
+	case err == nil && !st.IsDir():
+		return false, fmt.Errorf("mkdir %s: exists and is not a directory", f.Display(p))
+	case err == nil:
+		return f.fixMeta(p, hp, st, mode, uid, gid)
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, err
+	}
+	if parent := filepath.Dir(p); parent != p {
+		if _, err := f.EnsureDir(parent, 0o755, "", ""); err != nil {
+			return false, err
+		}
+	}
+	if err := os.Mkdir(hp, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return false, fmt.Errorf("mkdir %s: %w", f.Display(p), err)
+	}
+	if err := os.Lchown(hp, uid, gid); err != nil {
+		return false, fmt.Errorf("chown %s: %w", f.Display(p), err)
+	}
+	if err := os.Chmod(hp, mode.Perm()); err != nil {
+		return false, fmt.Errorf("chmod %s: %w", f.Display(p), err)
+	}
+	f.log.add(p + "/")
+	return true, syncDir(filepath.Dir(hp))
+}
+
+// SetMeta converges the mode and owner of an existing file or directory
+// without touching its content.
+func (f *FS) SetMeta(p string, mode fs.FileMode, owner, group string) (changed bool, err error) {
+	uid, gid, err := f.ids.owner(owner, group)
+	if err != nil {
+		return false, fmt.Errorf("chown %s: %w", p, err)
+	}
+	hp, err := f.Path(p)
+	if err != nil {
+		return false, err
+	}
+	st, err := os.Lstat(hp)
+	if err != nil {
+		return false, err
+	}
+	return f.fixMeta(p, hp, st, mode, uid, gid)
+}

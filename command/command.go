@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Cmd is one program invocation.
@@ -71,6 +72,7 @@ func (h Host) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
@@ -93,11 +95,13 @@ func (h Host) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	if errors.As(err, &ee) {
 		ce.ExitCode = ee.ExitCode()
 	}
-	if ctx.Err() != nil {
+	switch {
+	case parent.Err() != nil:
+		// The caller's context ended (step deadline, shutdown): say why,
+		// not that this command's own budget ran out.
+		ce.Err = context.Cause(parent)
+	case ctx.Err() != nil:
 		ce.Err = fmt.Errorf("timed out after %s", timeout)
-		if parent := context.Cause(ctx); parent != nil && !errors.Is(parent, context.DeadlineExceeded) {
-			ce.Err = parent
-		}
 	}
 	return stdout.Bytes(), ce
 }
@@ -105,7 +109,11 @@ func (h Host) Run(ctx context.Context, c Cmd) ([]byte, error) {
 func tail(s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) > maxStderr {
-		s = "..." + s[len(s)-maxStderr:]
+		cut := len(s) - maxStderr
+		for cut < len(s) && !utf8.RuneStart(s[cut]) {
+			cut++ // do not start in the middle of a character
+		}
+		s = "..." + s[cut:]
 	}
 	return s
 }

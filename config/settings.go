@@ -29,6 +29,17 @@ type Settings struct {
 	Insecure      bool                     `mapstructure:"insecure"`
 	MetadataURL   string                   `mapstructure:"metadata_url"`
 	Images        Images                   `mapstructure:"images"`
+	// AgentPath is where units find heatstrap (ExecStart=<path> helper ...).
+	AgentPath string `mapstructure:"agent_path"`
+	// Flannel is where the network config lives in etcd and how it is put.
+	Flannel Flannel `mapstructure:"flannel"`
+}
+
+// Flannel settings: Fedora's flanneld reads its config at
+// <etcd_prefix>/config; etcd >= 3.4 serves only the v3 API by default.
+type Flannel struct {
+	EtcdPrefix string `mapstructure:"etcd_prefix"`
+	EtcdAPI    string `mapstructure:"etcd_api"`
 }
 
 // Images are the container images of the Mitaka manifests, overridable
@@ -63,6 +74,9 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("images.podmaster", "gcr.io/google_containers/podmaster:1.1")
 	v.SetDefault("images.kube_ui", "gcr.io/google_containers/kube-ui:v4")
 	v.SetDefault("images.registry", "registry:2")
+	v.SetDefault("agent_path", "/usr/bin/heatstrap")
+	v.SetDefault("flannel.etcd_prefix", "/atomic.io/network")
+	v.SetDefault("flannel.etcd_api", "v3")
 }
 
 // LoadSettings layers the sources. flags may be nil; a flag only overrides
@@ -132,6 +146,12 @@ func (s Settings) check() error {
 	}
 	if s.SignalMargin < 0 || s.TokenLifetime <= 0 {
 		errs = append(errs, errors.New("signal_margin must be >= 0 and token_lifetime > 0"))
+	}
+	if s.Flannel.EtcdAPI != "v2" && s.Flannel.EtcdAPI != "v3" {
+		errs = append(errs, fmt.Errorf("flannel.etcd_api %q: must be v2 or v3", s.Flannel.EtcdAPI))
+	}
+	if !strings.HasPrefix(s.Flannel.EtcdPrefix, "/") || !strings.HasPrefix(s.AgentPath, "/") {
+		errs = append(errs, errors.New("flannel.etcd_prefix and agent_path must be absolute"))
 	}
 	for name, d := range s.StepTimeouts {
 		if d <= 0 {

@@ -84,6 +84,20 @@ func (f *FS) Path(p string) (string, error) {
 	return filepath.Join(f.root, resolved, base), nil
 }
 
+// follow is Path that also resolves a symlink in the last component (inside
+// the root), for operations that follow links: reading, directories. It
+// returns the target-side path and the host path.
+func (f *FS) follow(p string) (target, host string, err error) {
+	if !filepath.IsAbs(p) {
+		return "", "", fmt.Errorf("hostfs: %q is not an absolute path", p)
+	}
+	target, err = f.resolveDir(p, 0)
+	if err != nil {
+		return "", "", err
+	}
+	return target, filepath.Join(f.root, target), nil
+}
+
 // resolveDir resolves symlinks in dir (a rooted path) component by component.
 func (f *FS) resolveDir(dir string, depth int) (string, error) {
 	if depth > 40 {
@@ -121,7 +135,8 @@ func (f *FS) Display(p string) string {
 
 // ReadFile reads a file of the target system.
 func (f *FS) ReadFile(p string) ([]byte, error) {
-	hp, err := f.Path(p)
+	// A symlinked file (usrmerge's /etc/passwd) is read inside the root too.
+	_, hp, err := f.follow(p)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +183,7 @@ func (f *FS) Symlink(target, p string) (changed bool, err error) {
 	if cur, err := os.Readlink(hp); err == nil && cur == target {
 		return false, nil
 	}
-	if _, err := f.EnsureDir(filepath.Dir(p), 0o755, "", ""); err != nil {
+	if err := f.mkParents(hp); err != nil {
 		return false, err
 	}
 	tmp := filepath.Join(filepath.Dir(hp), "."+filepath.Base(hp)+".heatstrap-link")

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -38,7 +39,7 @@ func (f *FS) WriteFile(w File) (changed bool, err error) {
 			return f.fixMeta(w.Path, hp, st, w.Mode, uid, gid)
 		}
 	}
-	if _, err := f.EnsureDir(filepath.Dir(w.Path), 0o755, "", ""); err != nil {
+	if err := f.mkParents(hp); err != nil {
 		return false, err
 	}
 	if err := atomicWrite(hp, w.Data, w.Mode, uid, gid); err != nil {
@@ -105,7 +106,9 @@ func (f *FS) fixMeta(p, hp string, st fs.FileInfo, mode fs.FileMode, uid, gid in
 		}
 		changed = true
 	}
-	if st.Mode().Perm() != mode.Perm() {
+	// A symlink has no mode of its own (Linux has no lchmod) and chmod
+	// would follow it, offline possibly out of the root.
+	if st.Mode()&fs.ModeSymlink == 0 && st.Mode().Perm() != mode.Perm() {
 		if err := os.Chmod(hp, mode.Perm()); err != nil {
 			return false, fmt.Errorf("chmod %s: %w", f.Display(p), err)
 		}
@@ -118,41 +121,77 @@ func (f *FS) fixMeta(p, hp string, st fs.FileInfo, mode fs.FileMode, uid, gid in
 }
 
 // EnsureDir makes p a directory with the given mode and owner; missing
-// parents are created 0755 root:root.
+// parents are created 0755 root:root. A symlink to a directory (inside the
+// root) counts as that directory.
 func (f *FS) EnsureDir(p string, mode fs.FileMode, owner, group string) (changed bool, err error) {
 	uid, gid, err := f.ids.owner(owner, group)
 	if err != nil {
 		return false, fmt.Errorf("mkdir %s: %w", p, err)
 	}
-	hp, err := f.Path(p)
+	target, hp, err := f.follow(p)
 	if err != nil {
 		return false, err
 	}
-	st, err := os.Stat(hp)
+	st, err := os.Lstat(hp)
 	switch {
 	case err == nil && !st.IsDir():
 		return false, fmt.Errorf("mkdir %s: exists and is not a directory", f.Display(p))
 	case err == nil:
-		return f.fixMeta(p, hp, st, mode, uid, gid)
+		return f.fixMeta(target, hp, st, mode, uid, gid)
 	case !errors.Is(err, fs.ErrNotExist):
 		return false, err
 	}
-	if parent := filepath.Dir(p); parent != p {
-		if _, err := f.EnsureDir(parent, 0o755, "", ""); err != nil {
-			return false, err
+	if err := f.mkParents(hp); err != nil {
+		return false, err
+	}
+	if err := f.mkdir(hp, mode, uid, gid); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// mkParents creates the missing directories above the host path hp, 0755
+// root:root. Existing ones are left exactly as they are: writing
+// /root/.kube/config must not make /root 0755, nor /tmp lose its sticky bit.
+// hp comes from Path or follow, so offline its directories are already
+// resolved inside the root.
+func (f *FS) mkParents(hp string) error {
+	dir := filepath.Dir(hp)
+	if dir == hp {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && st.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("mkdir %s: exists and is not a directory", dir)
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	if dir != f.root { // a missing root is created, not what is above it
+		if err := f.mkParents(dir); err != nil {
+			return err
 		}
 	}
+	return f.mkdir(dir, 0o755, 0, 0)
+}
+
+// mkdir creates the host directory hp with exactly mode and owner (never
+// more open than 0700 before the chmod) and records it.
+func (f *FS) mkdir(hp string, mode fs.FileMode, uid, gid int) error {
+	target := "/" + strings.TrimPrefix(strings.TrimPrefix(hp, f.root), "/")
 	if err := os.Mkdir(hp, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-		return false, fmt.Errorf("mkdir %s: %w", f.Display(p), err)
+		return fmt.Errorf("mkdir %s: %w", hp, err)
 	}
 	if err := os.Lchown(hp, uid, gid); err != nil {
-		return false, fmt.Errorf("chown %s: %w", f.Display(p), err)
+		return fmt.Errorf("chown %s: %w", hp, err)
 	}
 	if err := os.Chmod(hp, mode.Perm()); err != nil {
-		return false, fmt.Errorf("chmod %s: %w", f.Display(p), err)
+		return fmt.Errorf("chmod %s: %w", hp, err)
 	}
-	f.log.add(p + "/")
-	return true, syncDir(filepath.Dir(hp))
+	f.log.add(strings.TrimSuffix(target, "/") + "/")
+	return syncDir(filepath.Dir(hp))
 }
 
 // SetMeta converges the mode and owner of an existing file or directory

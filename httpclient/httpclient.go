@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -71,6 +72,9 @@ func New(o Options) (*retryablehttp.Client, error) {
 	// Only an explicit proxy setting in our own options would be honoured;
 	// HTTP_PROXY in the agent's environment must not reroute Heat signals.
 	transport.Proxy = nil
+	if os.Getenv(LoopbackOnlyEnv) != "" {
+		transport.DialContext = loopbackOnly(transport.DialContext)
+	}
 
 	c := retryablehttp.NewClient()
 	c.HTTPClient = &http.Client{Transport: transport, Timeout: o.AttemptTimeout}
@@ -86,13 +90,39 @@ func New(o Options) (*retryablehttp.Client, error) {
 	c.RequestLogHook = countAttempt
 	// Hand the last response to the caller instead of a bare "giving up"
 	// error, so it can say what the server answered.
+	// A response that comes with an error (a redirect loop, a context that
+	// ended after the answer) is not that: its body may be closed already.
 	c.ErrorHandler = func(resp *http.Response, err error, tries int) (*http.Response, error) {
-		if resp != nil {
+		if resp != nil && err == nil {
 			return resp, nil
+		}
+		if resp != nil {
+			_ = resp.Body.Close()
 		}
 		return nil, fmt.Errorf("giving up after %d attempt(s): %w", tries, err)
 	}
 	return c, nil
+}
+
+// LoopbackOnlyEnv, when set, makes every client refuse to resolve or dial
+// anything but a loopback address. The test suites set it, so a test that
+// forgets to point an endpoint at its emulator fails at once instead of
+// sending traffic off the machine (a DNS query included).
+const LoopbackOnlyEnv = "HEATSTRAP_TEST_LOOPBACK_ONLY"
+
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func loopbackOnly(dial dialFunc) dialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, fmt.Errorf("refusing to connect to %s: %s is set (tests talk to loopback only)", addr, LoopbackOnlyEnv)
+		}
+		return dial(ctx, network, addr)
+	}
 }
 
 func tlsConfig(o Options) (*tls.Config, error) {
@@ -144,13 +174,24 @@ func Retryable(code int) bool {
 // A Retry-After header on 429/503 is honoured up to max.
 func Backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+		s, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		switch {
+		case errors.Is(err, strconv.ErrRange) && s > 0:
+			return maxWait // more seconds than an int holds: "a long time"
+		case err == nil && s >= int(maxWait/time.Second)+1:
+			return maxWait // compare in seconds: s*time.Second can overflow
+		case err == nil && s >= 0:
 			return min(time.Duration(s)*time.Second, maxWait)
 		}
 	}
-	d := minWait << min(attempt, 30)
-	if d <= 0 || d > maxWait {
-		d = maxWait
+	// min<<attempt without overflow: shift only while the result stays
+	// within max (a wrapped shift could land anywhere, even below min).
+	d := maxWait
+	if attempt < 0 {
+		attempt = 0
+	}
+	if attempt < 63 && minWait > 0 && minWait <= maxWait>>attempt {
+		d = minWait << attempt
 	}
 	half := d / 2
 	return half + rand.N(half+1)

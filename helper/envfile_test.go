@@ -28,17 +28,17 @@ func TestParseEnv(t *testing.T) {
 func TestParseEnvStrict(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"export A=1":      "line 1: want KEY=value",
-		"A":               "line 1: want KEY=value",
-		"1A=x":            "line 1: want KEY=value",
-		"A-B=x":           "line 1: want KEY=value",
-		"=x":              "line 1: want KEY=value",
-		"A=\"x":           "line 1 (A): unterminated double quote",
-		"A='x":            "line 1 (A): unterminated single quote",
-		"A=\"x\" y":       `line 1 (A): unexpected " y" after the closing quote`,
-		"A='x'y":          `line 1 (A): unexpected "y" after the closing quote`,
-		"A=x\"y":          "line 1 (A): quote inside an unquoted value",
-		"A=x \\":          "line 1 (A): line continuations are not supported",
+		"export A=1":       "line 1: want KEY=value",
+		"A":                "line 1: want KEY=value",
+		"1A=x":             "line 1: want KEY=value",
+		"A-B=x":            "line 1: want KEY=value",
+		"=x":               "line 1: want KEY=value",
+		"A=\"x":            "line 1 (A): unterminated double quote",
+		"A='x":             "line 1 (A): unterminated single quote",
+		"A=\"x\" y":        `line 1 (A): unexpected " y" after the closing quote`,
+		"A='x'y":           `line 1 (A): unexpected "y" after the closing quote`,
+		"A=x\"y":           "line 1 (A): quote inside an unquoted value",
+		"A=x \\":           "line 1 (A): line continuations are not supported",
 		"OK=1\n\nB=\"\\\"": "line 3 (B): unterminated double quote",
 	} {
 		_, err := parseEnv(in)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heatstrap/heatstrap/hostfs"
+	"github.com/heatstrap/heatstrap/internal/testenv"
 )
 
 // The image's own users. The ids are chosen so that they do not exist on a
@@ -39,9 +40,7 @@ func newRoot(t *testing.T) (*hostfs.FS, string) {
 // requireRoot skips tests that chown: only root can give files away.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown files")
-	}
+	testenv.NeedRoot(t, "chowns files")
 }
 
 func mustWrite(t *testing.T, p, data string, mode fs.FileMode) {

@@ -69,7 +69,7 @@ func (s *script) hits() int {
 
 // do sends one POST with a body and returns the response, the error and
 // the attempts counted by WithAttemptCounter.
-func do(t *testing.T, ctx context.Context, c *retryablehttp.Client, url string) (*http.Response, error, int) {
+func do(t *testing.T, ctx context.Context, c *retryablehttp.Client, url string) (*http.Response, int, error) {
 	t.Helper()
 	var attempts int
 	req, err := retryablehttp.NewRequestWithContext(httpclient.WithAttemptCounter(ctx, &attempts), http.MethodPost, url, []byte(`{"status":"SUCCESS"}`))
@@ -80,7 +80,7 @@ func do(t *testing.T, ctx context.Context, c *retryablehttp.Client, url string) 
 	if resp != nil {
 		t.Cleanup(func() { resp.Body.Close() })
 	}
-	return resp, err, attempts
+	return resp, attempts, err
 }
 
 func codes(cs ...int) []reply {
@@ -122,7 +122,7 @@ func TestRetryPolicy(t *testing.T) {
 			s := &script{replies: tc.replies}
 			srv := httptest.NewServer(s)
 			defer srv.Close()
-			resp, err, attempts := do(t, context.Background(), newClient(t, fast), srv.URL)
+			resp, attempts, err := do(t, context.Background(), newClient(t, fast), srv.URL)
 			if err != nil {
 				t.Fatalf("err = %v, want the final response", err)
 			}
@@ -160,7 +160,7 @@ func TestConnectionRefused(t *testing.T) {
 	for _, tc := range []struct{ retryMax, attempts int }{{3, 4}, {-1, 1}, {1, 2}} {
 		o := fast
 		o.RetryMax = tc.retryMax
-		resp, err, attempts := do(t, context.Background(), newClient(t, o), url)
+		resp, attempts, err := do(t, context.Background(), newClient(t, o), url)
 		if resp != nil || err == nil {
 			t.Fatalf("RetryMax %d: resp %v, err %v", tc.retryMax, resp, err)
 		}
@@ -201,7 +201,7 @@ func TestContextStopsRetrying(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 			defer cancel()
 			start := time.Now()
-			resp, err, attempts := do(t, ctx, newClient(t, slow), srv.URL)
+			resp, attempts, err := do(t, ctx, newClient(t, slow), srv.URL)
 			if el := time.Since(start); el > 2*time.Second {
 				t.Errorf("returned after %v, want about 150ms", el)
 			}
@@ -236,7 +236,7 @@ func TestAttemptTimeout(t *testing.T) {
 	o := fast
 	o.AttemptTimeout = 100 * time.Millisecond
 	start := time.Now()
-	resp, err, attempts := do(t, context.Background(), newClient(t, o), srv.URL)
+	resp, attempts, err := do(t, context.Background(), newClient(t, o), srv.URL)
 	if err != nil || resp.StatusCode != 200 || attempts != 2 {
 		t.Fatalf("resp %v, err %v, attempts %d; want 200 on the 2nd attempt", resp, err, attempts)
 	}
@@ -253,7 +253,7 @@ func TestRetryAfterCappedEndToEnd(t *testing.T) {
 	o := fast
 	o.RetryWaitMax = 50 * time.Millisecond
 	start := time.Now()
-	resp, err, attempts := do(t, context.Background(), newClient(t, o), srv.URL)
+	resp, attempts, err := do(t, context.Background(), newClient(t, o), srv.URL)
 	if err != nil || resp.StatusCode != 200 || attempts != 3 {
 		t.Fatalf("resp %v, err %v, attempts %d", resp, err, attempts)
 	}
@@ -289,7 +289,7 @@ func TestLoggerAdapter(t *testing.T) {
 	o.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := httptest.NewServer(&script{replies: codes(503, 200)})
 	defer srv.Close()
-	if _, err, _ := do(t, context.Background(), newClient(t, o), srv.URL); err != nil {
+	if _, _, err := do(t, context.Background(), newClient(t, o), srv.URL); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -317,12 +317,12 @@ func TestLoopbackGuard(t *testing.T) {
 	srv := httptest.NewServer(&script{replies: codes(200)})
 	defer srv.Close()
 	c := newClient(t, httpclient.Options{RetryMax: -1})
-	if resp, err, _ := do(t, context.Background(), c, srv.URL); err != nil || resp.StatusCode != 200 {
+	if resp, _, err := do(t, context.Background(), c, srv.URL); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("loopback: %v, %v", resp, err)
 	}
 	for _, u := range []string{"http://192.0.2.1:9/", "http://magnum.example.com:9511/v1", "http://169.254.169.254/latest"} {
 		start := time.Now()
-		_, err, attempts := do(t, context.Background(), c, u)
+		_, attempts, err := do(t, context.Background(), c, u)
 		if err == nil || !strings.Contains(err.Error(), "refusing to connect") || attempts != 1 || time.Since(start) > time.Second {
 			t.Errorf("%s: err %v after %d attempts in %v; want an immediate refusal", u, err, attempts, time.Since(start))
 		}

@@ -63,7 +63,7 @@ func TestTLSTrust(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.opts
 			o.RetryMax, o.RetryWaitMin, o.RetryWaitMax = 3, time.Millisecond, time.Millisecond
-			resp, err, attempts := do(t, context.Background(), newClient(t, o), srv.URL)
+			resp, attempts, err := do(t, context.Background(), newClient(t, o), srv.URL)
 			if tc.trust {
 				if err != nil || resp.StatusCode != 200 {
 					t.Fatalf("resp %v, err %v; want 200", resp, err)

@@ -11,7 +11,6 @@ import (
 	"github.com/heatstrap/heatstrap/hostfs"
 )
 
-
 // configureKubernetesMinion points kubelet, kube-proxy and flanneld at the
 // master (spec N9).
 //

@@ -339,26 +339,3 @@ func TestLedgerSavedBeforeAndAfterEachStep(t *testing.T) {
 		t.Fatalf("after: %+v", disk.Steps)
 	}
 }
-
-func TestLock(t *testing.T) {
-	files := hostfs.New(t.TempDir())
-	l1, err := ledger.Acquire(files, "/var/lib/heatstrap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !ledger.Held(files, "/var/lib/heatstrap") {
-		t.Error("Held = false while held")
-	}
-	_, err = ledger.Acquire(files, "/var/lib/heatstrap")
-	if !errors.Is(err, ledger.ErrLocked) || !strings.Contains(err.Error(), "another heatstrap run holds the lock (pid ") {
-		t.Fatalf("second acquire: %v", err)
-	}
-	if err := l1.Release(); err != nil {
-		t.Fatal(err)
-	}
-	l2, err := ledger.Acquire(files, "/var/lib/heatstrap")
-	if err != nil {
-		t.Fatalf("after release: %v", err)
-	}
-	l2.Release()
-}

@@ -185,6 +185,15 @@ func (k Key) Secret() bool {
 	return ok && ki.Kind == KindSecret
 }
 
+// readAlsoOn are keys a Mitaka template did not write for a role but that
+// heatstrap reads there: Newton gave minions AUTH_URL for the trustee token
+// make-cert needs.
+var readAlsoOn = map[Key]Roles{AuthURL: Minion}
+
+// ReadOn says on which roles heatstrap reads the key (Roles, widened by
+// what later releases added); heatstrap's templates write exactly these.
+func (ki KeyInfo) ReadOn() Roles { return ki.Roles | readAlsoOn[ki.Key] }
+
 // KeysOf returns the keys Magnum's template for the role writes, in table order.
 func KeysOf(r Roles) []Key {
 	var keys []Key

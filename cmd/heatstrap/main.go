@@ -74,6 +74,7 @@ with the same binary.`,
 	root.AddCommand(
 		a.runCmd(), a.statusCmd(), a.stepsCmd(), a.planCmd(),
 		a.validateCmd(), a.signalCmd(), a.versionCmd(), a.demoCmd(), a.helperCmd(),
+		a.userdataCmd(),
 	)
 	return root
 }

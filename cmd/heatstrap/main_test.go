@@ -109,7 +109,8 @@ func example(t *testing.T, name string, set map[string]string) string {
 
 func TestHelpGolden(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"status", "--help"}, {"steps", "--help"},
-		{"plan", "--help"}, {"validate", "--help"}, {"signal", "--help"}, {"version", "--help"}, {"demo", "--help"}} {
+		{"plan", "--help"}, {"validate", "--help"}, {"signal", "--help"}, {"version", "--help"}, {"demo", "--help"},
+		{"userdata", "--help"}} {
 		name := strings.Join(args[:len(args)-1], "-")
 		if name == "" {
 			name = "heatstrap"

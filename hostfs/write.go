@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -22,9 +24,10 @@ type File struct {
 
 // WriteFile converges one file. Same bytes, mode and owner: nothing happens
 // (mtime kept). Same bytes, other mode or owner: fixed in place. Otherwise
-// a temp file is created next to it with mode 0600 (never readable by
-// others, even for a moment), written, fsynced, given its final owner and
-// mode, and renamed over the old one; then the directory is fsynced.
+// a temp file is created next to it with the final mode masked to 0600
+// (never readable by others, never more open than the final mode, even
+// for a moment), written, fsynced, given its final owner and mode, and
+// renamed over the old one; then the directory is fsynced.
 func (f *FS) WriteFile(w File) (changed bool, err error) {
 	uid, gid, err := f.ids.owner(w.Owner, w.Group)
 	if err != nil {
@@ -54,7 +57,7 @@ func (f *FS) WriteFile(w File) (changed bool, err error) {
 
 func atomicWrite(hp string, data []byte, mode fs.FileMode, uid, gid int) (err error) {
 	dir := filepath.Dir(hp)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(hp)+".heatstrap-*")
+	tmp, err := createTemp(dir, "."+filepath.Base(hp)+".heatstrap-", mode.Perm()&0o600)
 	if err != nil {
 		return err
 	}
@@ -64,7 +67,6 @@ func atomicWrite(hp string, data []byte, mode fs.FileMode, uid, gid int) (err er
 			os.Remove(tmp.Name())
 		}
 	}()
-	// CreateTemp makes the file 0600: secrets are never world-readable.
 	if _, err = tmp.Write(data); err != nil {
 		return err
 	}
@@ -84,6 +86,20 @@ func atomicWrite(hp string, data []byte, mode fs.FileMode, uid, gid int) (err er
 		return err
 	}
 	return syncDir(dir)
+}
+
+// createTemp is os.CreateTemp with the file born at perm (at most 0600,
+// never readable by others) instead of always 0600: a key that ends 0400
+// is 0400 from its first instant, not writable even by its owner.
+func createTemp(dir, prefix string, perm fs.FileMode) (*os.File, error) {
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if errors.Is(err, fs.ErrExist) && try < 1000 {
+			continue
+		}
+		return f, err
+	}
 }
 
 func chownIfNeeded(f *os.File, uid, gid int) error {

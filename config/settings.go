@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,8 @@ type Settings struct {
 	Images        Images                   `mapstructure:"images"`
 	// AgentPath is where units find heatstrap (ExecStart=<path> helper ...).
 	AgentPath string `mapstructure:"agent_path"`
+	// CertKeyAlgorithm is the node key make-cert generates (CertKeyAlgorithms).
+	CertKeyAlgorithm string `mapstructure:"cert_key_algorithm"`
 	// Flannel is where the network config lives in etcd and how it is put.
 	Flannel Flannel `mapstructure:"flannel"`
 }
@@ -51,6 +54,10 @@ type Images struct {
 	Registry  string `mapstructure:"registry"`
 }
 
+// CertKeyAlgorithms are the node keys make-cert can generate; the first,
+// Mitaka's `openssl genrsa 4096`, is the default.
+var CertKeyAlgorithms = []string{"rsa-4096", "rsa-2048", "ecdsa-p256"}
+
 // DefaultConfigFile is read when present (inside --root).
 const DefaultConfigFile = "/etc/heatstrap/config.yaml"
 
@@ -70,6 +77,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("ca_bundle", "")
 	v.SetDefault("insecure", false)
 	v.SetDefault("metadata_url", "http://169.254.169.254")
+	v.SetDefault("cert_key_algorithm", CertKeyAlgorithms[0])
 	v.SetDefault("images.hyperkube", "gcr.io/google_containers/hyperkube:v1.0.6")
 	v.SetDefault("images.podmaster", "gcr.io/google_containers/podmaster:1.1")
 	v.SetDefault("images.kube_ui", "gcr.io/google_containers/kube-ui:v4")
@@ -152,6 +160,9 @@ func (s Settings) check() error {
 	}
 	if !strings.HasPrefix(s.Flannel.EtcdPrefix, "/") || !strings.HasPrefix(s.AgentPath, "/") {
 		errs = append(errs, errors.New("flannel.etcd_prefix and agent_path must be absolute"))
+	}
+	if !slices.Contains(CertKeyAlgorithms, s.CertKeyAlgorithm) {
+		errs = append(errs, fmt.Errorf("cert_key_algorithm %q: must be one of %s", s.CertKeyAlgorithm, strings.Join(CertKeyAlgorithms, ", ")))
 	}
 	for name, d := range s.StepTimeouts {
 		if d <= 0 {

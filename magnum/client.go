@@ -72,7 +72,8 @@ func Dial(ctx context.Context, c Config) (*Client, error) {
 	}
 	pc.SetToken(tok)
 	// Newton's template introduced trusts together with the microversion
-	// header (spec §5.1 [N]); speak that dialect from the first call.
+	// header (spec §5.1 [N]); speak that dialect from the first call (CA
+	// then settles it from the answer).
 	cl.setNewer(true)
 	return cl, nil
 }
@@ -85,19 +86,21 @@ func (c *Client) Newer() bool { return c.newer }
 
 func (c *Client) setNewer(v bool) {
 	c.newer = v
+	// gophercloud turns this into "OpenStack-API-Version: container-infra
+	// latest", Newton's microversion header; Mitaka would ignore it (it
+	// read X-OpenStack-Magnum-API-Version, spec §5.1) but is not sent it,
+	// for parity.
+	c.sc.Microversion = ""
 	if v {
-		// gophercloud turns this into "OpenStack-API-Version: container-infra
-		// latest", Newton's microversion header; Mitaka would ignore it
-		// (it read X-OpenStack-Magnum-API-Version, spec §5.1) but is not
-		// sent it, for parity.
 		c.sc.Microversion = "latest"
 	}
 }
 
 // CA fetches the cluster's CA certificate (GET certificates/<uuid>) and
-// learns the API dialect from the answer: Newton+ always sends
-// OpenStack-API-Maximum-Version: container-infra ..., and names the field
-// cluster_uuid.
+// learns the API dialect from the answer, whatever the credentials made
+// us assume: Newton+ always sends OpenStack-API-Maximum-Version:
+// container-infra ..., and names the field cluster_uuid; Mitaka does
+// neither and wants bay_uuid in the POST.
 func (c *Client) CA(ctx context.Context, cluster string) ([]*x509.Certificate, error) {
 	op := operation{verb: "GET", path: "certificates/" + cluster, cluster: cluster, mode: c.mode, attempts: new(int)}
 	res := certificates.Get(httpclient.WithAttemptCounter(ctx, op.attempts), c.sc, cluster)
@@ -105,9 +108,10 @@ func (c *Client) CA(ctx context.Context, cluster string) ([]*x509.Certificate, e
 	if err != nil {
 		return nil, op.fail(err)
 	}
-	if strings.HasPrefix(res.Header.Get("OpenStack-API-Maximum-Version"), "container-infra") || cert.ClusterUUID != "" {
-		c.setNewer(true)
+	if cert == nil { // a JSON null
+		return nil, op.failf(`the answer has no "pem" field (or it is empty)`)
 	}
+	c.setNewer(strings.HasPrefix(res.Header.Get("OpenStack-API-Maximum-Version"), "container-infra") || cert.ClusterUUID != "")
 	cas, err := parseCerts(cert.PEM)
 	if err != nil {
 		return nil, op.failf("%v", err)
@@ -130,6 +134,9 @@ func (c *Client) Sign(ctx context.Context, cluster string, csrPEM []byte) (*x509
 	cert, err := certificates.Create(httpclient.WithAttemptCounter(ctx, op.attempts), c.sc, opts).Extract()
 	if err != nil {
 		return nil, op.fail(err)
+	}
+	if cert == nil {
+		return nil, op.failf(`the answer has no "pem" field (or it is empty)`)
 	}
 	certs, err := parseCerts(cert.PEM)
 	if err != nil {

@@ -51,8 +51,10 @@ func (o operation) fail(err error) error {
 	e := &APIError{Code: code.Actual, err: err}
 	switch c := code.Actual; {
 	case c == http.StatusUnauthorized && o.mode == ModeUserToken:
+		// keystonemiddleware's detail ("requires authentication") adds
+		// nothing to the sentence operators search for.
 		e.err = ErrUserTokenRejected
-		e.msg = ErrUserTokenRejected.Error() + detail
+		e.msg = ErrUserTokenRejected.Error()
 	case c == http.StatusUnauthorized:
 		e.msg = "Magnum rejected the trust-scoped token Keystone just issued (Keystone and Magnum disagree? check the trust's roles)" + detail
 	case c == http.StatusForbidden:

@@ -27,11 +27,7 @@ var makeCert = Step{
 	Summary: "TLS key, CSR and certificate from Magnum's certificate API",
 	Reads:   []config.Key{config.TLSDisabled, config.BayUUID, config.UserToken, config.MagnumURL, config.TrusteeUserID, config.TrusteePassword, config.TrustID, config.AuthURL, config.KubeAPIPublicAddress, config.KubeAPIPrivateAddress, config.KubeNodeIP, config.PortalNetworkCIDR},
 	Timeout: 5 * time.Minute,
-	// A new key algorithm is a new input: the kept key no longer fits.
-	Extra: func(*Env) []string {
-		alg, _ := keyAlgorithm()
-		return []string{"key-algorithm=" + alg}
-	},
+	Extra:   certExtra,
 	When: func(e *Env) string {
 		if e.Params.TLSDisabled {
 			return "TLS_DISABLED is True: the cluster runs without TLS"
@@ -54,23 +50,51 @@ var (
 	clientProfile = certProfile{"client", "kubernetes.invalid", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 )
 
+func profileFor(r config.Role) (certProfile, error) {
+	switch r {
+	case config.RoleMaster:
+		return serverProfile, nil
+	case config.RoleMinion:
+		return clientProfile, nil
+	}
+	return certProfile{}, fmt.Errorf("make-cert: unknown role %q", r)
+}
+
+// certExtra makes two things inputs that heat-params does not carry: the
+// key algorithm (a new one needs a new key) and a due renewal. Without the
+// latter the runner would keep a succeeded make-cert forever and never
+// look at the expiry date; with it, the first run inside the 30 days
+// re-issues, and the run after that finds everything fresh (a no-op).
+func certExtra(e *Env) []string {
+	alg, _ := keyAlgorithm(e.Settings)
+	out := []string{"key-algorithm=" + alg}
+	p, err := profileFor(e.Params.Role)
+	if err != nil || e.Params.TLSDisabled || e.Files == nil || e.Now == nil {
+		return out
+	}
+	if b, err := e.Files.ReadFile(p.certPath()); err == nil {
+		if certs, err := parseCertsPEM(b); err == nil && certs[0].NotAfter.Sub(e.Now()) <= renewBefore {
+			out = append(out, "renewal=due")
+		}
+	}
+	return out
+}
+
 func runMakeCert(ctx context.Context, e *Env) error {
 	if e.Params.TLSDisabled {
 		return nil // When says so; nothing may be written
 	}
-	alg, err := keyAlgorithm()
+	alg, err := keyAlgorithm(e.Settings)
 	if err != nil {
 		return err
 	}
-	var p certProfile
-	var want []san
-	switch e.Params.Role {
-	case config.RoleMaster:
-		p, want = serverProfile, masterSANs(ctx, e)
-	case config.RoleMinion:
-		p, want = clientProfile, minionSANs()
-	default:
-		return fmt.Errorf("make-cert: unknown role %q", e.Params.Role)
+	p, err := profileFor(e.Params.Role)
+	if err != nil {
+		return err
+	}
+	want := minionSANs()
+	if p.stem == serverProfile.stem {
+		want = masterSANs(ctx, e)
 	}
 	if err := ensureCertDirs(e); err != nil {
 		return err
@@ -79,9 +103,16 @@ func runMakeCert(ctx context.Context, e *Env) error {
 	if err == nil {
 		err = m.check(p, want, alg, e.Now())
 	}
+	// sent is the SAN list of the request behind the certificate kept:
+	// conf/ and the CSR describe that request, so a metadata service that
+	// answers one run and not the next rewrites nothing.
+	var sent []san
 	if err == nil {
 		e.Log.Info("certificate still serves; not re-issuing", "path", p.certPath(), "expires", m.cert.NotAfter.UTC())
-		if err := ensureCSR(e, p, m.key, want); err != nil {
+		if sent, err = sansOf(m.cert); err != nil {
+			return fmt.Errorf("%s: %w", p.certPath(), err)
+		}
+		if err := ensureCSR(e, p, m.key, sent); err != nil {
 			return err
 		}
 	} else {
@@ -89,8 +120,9 @@ func runMakeCert(ctx context.Context, e *Env) error {
 		if m, err = issue(ctx, e, p, want, alg); err != nil {
 			return err
 		}
+		sent = want
 	}
-	if err := writeReqConf(e, p, want, alg); err != nil {
+	if err := writeReqConf(e, p, sent, alg); err != nil {
 		return err
 	}
 	if ca := m.cas[0]; ca.NotAfter.Sub(e.Now()) <= renewBefore {

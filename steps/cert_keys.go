@@ -14,32 +14,28 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/heatstrap/heatstrap/config"
 )
 
-// Key algorithms for the node key. Mitaka ran `openssl genrsa 4096`
-// (spec §5.1 step 3); the smaller choices trade parity for boot time.
+// Key algorithms for the node key (config.CertKeyAlgorithms). Mitaka ran
+// `openssl genrsa 4096` (spec §5.1 step 3); the smaller choices trade
+// parity for boot time.
 const (
 	keyRSA4096   = "rsa-4096"
 	keyRSA2048   = "rsa-2048"
 	keyECDSAP256 = "ecdsa-p256"
 )
 
-var keyAlgorithms = []string{keyRSA4096, keyRSA2048, keyECDSAP256}
-
-// defaultKeyAlgorithm is Mitaka parity. The agent setting that overrides
-// it is still to come (config.Settings.CertKeyAlgorithm); until then
-// keyAlgorithmOverride is the only way to pick another, for tests.
-const defaultKeyAlgorithm = keyRSA4096
-
-var keyAlgorithmOverride string
-
-func keyAlgorithm() (string, error) {
-	alg := defaultKeyAlgorithm
-	if keyAlgorithmOverride != "" {
-		alg = keyAlgorithmOverride
+// keyAlgorithm is the agent config's cert_key_algorithm; a Settings not
+// made by config.LoadSettings (zero value) gets Mitaka's default.
+func keyAlgorithm(s config.Settings) (string, error) {
+	alg := s.CertKeyAlgorithm
+	if alg == "" {
+		alg = config.CertKeyAlgorithms[0]
 	}
-	if !slices.Contains(keyAlgorithms, alg) {
-		return "", fmt.Errorf("key algorithm %q: must be one of %s", alg, strings.Join(keyAlgorithms, ", "))
+	if !slices.Contains(config.CertKeyAlgorithms, alg) {
+		return "", fmt.Errorf("cert_key_algorithm %q in the agent config: must be one of %s", alg, strings.Join(config.CertKeyAlgorithms, ", "))
 	}
 	return alg, nil
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -46,6 +48,10 @@ type Cloud struct {
 	clusters map[string]*Cluster
 	faults   []*Fault
 	requests []Request
+	// inflight counts handlers that have not recorded their request yet;
+	// settled is signalled when it drops to zero.
+	inflight int
+	settled  *sync.Cond
 }
 
 type user struct {
@@ -80,6 +86,10 @@ type Request struct {
 	Fields     []string // top-level JSON fields of the body
 	Body       string   // request body (never holds a token; checked by tests for key leaks)
 	Status     int
+	// User and Trust identify the valid X-Auth-Token a Magnum call carried
+	// (ids, never the token): whose token it was and the trust it is
+	// scoped to, "" for none. Empty User: no valid token.
+	User, Trust string
 }
 
 // New starts a Cloud on loopback; Close stops it.
@@ -92,12 +102,21 @@ func New(o Options) *Cloud {
 	}
 	c := &Cloud{opts: o, policy: DefaultPolicy(), users: map[string]*user{}, trusts: map[string]*trust{},
 		tokens: map[string]*token{}, clusters: map[string]*Cluster{}}
+	c.settled = sync.NewCond(&c.mu)
 	if o.Policy != nil {
 		c.policy = *o.Policy
 	}
-	start := httptest.NewServer
-	if o.TLS {
-		start = httptest.NewTLSServer
+	start := func(h http.Handler) *httptest.Server {
+		s := httptest.NewUnstartedServer(h)
+		// A client refusing the test certificate is what a test expects;
+		// the server's "TLS handshake error" lines are noise.
+		s.Config.ErrorLog = log.New(io.Discard, "", 0)
+		if o.TLS {
+			s.StartTLS()
+		} else {
+			s.Start()
+		}
+		return s
 	}
 	c.Keystone = start(c.wrap("keystone", http.HandlerFunc(c.serveKeystone)))
 	c.Magnum = start(c.wrap("magnum", http.HandlerFunc(c.serveMagnum)))
@@ -178,10 +197,15 @@ func (c *Cloud) SetPolicy(p Policy) {
 	c.policy = p
 }
 
-// Requests returns every call so far, in order.
+// Requests returns every call so far, in order. It first waits for the
+// handlers still running: a client may have its answer before the handler
+// has returned and recorded the call.
 func (c *Cloud) Requests() []Request {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for c.inflight > 0 {
+		c.settled.Wait()
+	}
 	return slices.Clone(c.requests)
 }
 

@@ -51,18 +51,29 @@ func (c *Cloud) takeFault(service string, r *http.Request) *Fault {
 // wrap records every request and applies faults before the emulator runs.
 func (c *Cloud) wrap(service string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.inflight++
+		c.mu.Unlock()
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := Request{Service: service, Method: r.Method, Path: r.URL.Path,
 			APIVersion: r.Header.Get("OpenStack-API-Version"), Fields: jsonFields(body)}
 		if service == "magnum" {
 			rec.Body = string(body) // keystone bodies hold passwords
+			c.mu.Lock()
+			if t := c.validTokenLocked(r.Header.Get("X-Auth-Token")); t != nil {
+				rec.User, rec.Trust = t.user, t.trust
+			}
+			c.mu.Unlock()
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			rec.Status = sw.status
 			c.mu.Lock()
 			c.requests = append(c.requests, rec)
+			if c.inflight--; c.inflight == 0 {
+				c.settled.Broadcast()
+			}
 			c.mu.Unlock()
 		}()
 		f := c.takeFault(service, r)

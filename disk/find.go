@@ -123,7 +123,9 @@ func LookupVolume(files *hostfs.FS, volumeID string) (Device, error) {
 		} else if err != nil {
 			return Device{}, err
 		}
-		if len(found) == 0 || d.Node != found[0].Node {
+		// virtio-scsi disks get several links (scsi-0QEMU…, scsi-SQEMU…,
+		// wwn-…): one device, however many names.
+		if !slices.ContainsFunc(found, func(f Device) bool { return f.Node == d.Node }) {
 			found = append(found, d)
 		}
 	}

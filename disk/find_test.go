@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heatstrap/heatstrap/hostfs"
+	"github.com/heatstrap/heatstrap/internal/testenv"
 )
 
 func TestVolumeSuffixes(t *testing.T) {
@@ -72,12 +73,10 @@ func TestWaitDeadline(t *testing.T) {
 	}
 }
 
-// requireRoot skips tests that make device nodes.
+// requireRoot: the tests that make device nodes (mknod) need root.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: makes block device nodes (mknod)")
-	}
+	testenv.NeedRoot(t, "makes block device nodes (mknod)")
 }
 
 // mknodLike makes path a block device node with the device number of
@@ -86,13 +85,75 @@ func mknodLike(t *testing.T, host, path string) {
 	t.Helper()
 	var st syscall.Stat_t
 	if err := syscall.Stat(host, &st); err != nil {
-		t.Skipf("no %s to copy a device number from: %v", host, err)
+		testenv.Unavailable(t, "no %s to copy a device number from (modprobe loop): %v", host, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Mknod(path, syscall.S_IFBLK|0o600, int(st.Rdev)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// link makes /dev/disk/by-id/name point at target (relative, as udev does).
+func link(t *testing.T, root, name, target string) {
+	t.Helper()
+	p := filepath.Join(root, ByID, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The by-id names the hypervisor's disk buses give a Cinder volume
+// (Nova passes the volume id as the disk serial).
+func TestLookupVolumeForms(t *testing.T) {
+	requireRoot(t)
+	for _, c := range []struct{ name, link string }{
+		{"virtio-blk: serial cut to 20", "virtio-" + vol[:20]},
+		{"virtio-scsi: whole id", "scsi-0QEMU_QEMU_HARDDISK_" + vol},
+		{"scsi: serial cut to 20", "scsi-0QEMU_QEMU_HARDDISK_" + vol[:20]},
+		{"nvme: serial cut to 20", "nvme-QEMU_NVMe_Ctrl_" + vol[:20]},
+		{"id given in capitals", "virtio-" + strings.ToUpper(vol[:20])},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			mknodLike(t, "/dev/loop0", filepath.Join(root, "dev/vdb"))
+			link(t, root, "virtio-rootdisk", "../../vda")
+			link(t, root, c.link, "../../vdb")
+			d, err := LookupVolume(hostfs.New(root), vol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Name != ByID+"/"+c.link || d.Node != "/dev/vdb" {
+				t.Errorf("found %+v", d)
+			}
+		})
+	}
+}
+
+func TestLookupVolumeSeveralLinks(t *testing.T) {
+	requireRoot(t)
+	root := t.TempDir()
+	files := hostfs.New(root)
+	mknodLike(t, "/dev/loop0", filepath.Join(root, "dev/sdb"))
+	// One virtio-scsi disk, three names: found once.
+	for _, name := range []string{"scsi-0QEMU_QEMU_HARDDISK_" + vol, "scsi-SQEMU_QEMU_HARDDISK_" + vol, "scsi-0QEMU_QEMU_HARDDISK_" + vol[:20]} {
+		link(t, root, name, "../../sdb")
+	}
+	if d, err := LookupVolume(files, vol); err != nil || d.Node != "/dev/sdb" {
+		t.Fatalf("one disk, several links: %+v %v", d, err)
+	}
+	// Two disks claiming the volume: which one is docker's is not guessed.
+	mknodLike(t, "/dev/loop1", filepath.Join(root, "dev/vdc"))
+	link(t, root, "virtio-"+vol[:20], "../../vdc")
+	link(t, root, "xen-"+vol[:20], "../../vdc")
+	_, err := LookupVolume(files, vol)
+	if err == nil || !strings.Contains(err.Error(), "matches several devices") ||
+		strings.Count(err.Error(), "→ /dev/sdb") != 1 || strings.Count(err.Error(), "→ /dev/vdc") != 1 {
+		t.Errorf("two disks, each named once: %v", err)
 	}
 }
 

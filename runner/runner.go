@@ -83,6 +83,16 @@ func (r *Runner) Decide(l *ledger.Ledger, o Options) []Decision {
 	return ds
 }
 
+// Describe is what the step would do now, in its own words ("" when it
+// does not say); `plan` shows it under each step it would run.
+func (r *Runner) Describe(ctx context.Context, s steps.Step) string {
+	if s.Describe == nil {
+		return ""
+	}
+	env, _ := r.env(s)
+	return s.Describe(ctx, env)
+}
+
 // Deadline is when the whole run must be over: before Heat times the node
 // out and while its handle token still works, minus a margin for FAILURE.
 func (r *Runner) Deadline(start time.Time) (time.Time, string) {

@@ -32,6 +32,9 @@ type Step struct {
 	// Run converges the node; it is called again on reruns and must then
 	// change nothing.
 	Run func(ctx context.Context, e *Env) error
+	// Describe (optional) says what Run would do now, for `plan`: it may
+	// look (read files, run read-only probes) but must change nothing.
+	Describe func(ctx context.Context, e *Env) string
 }
 
 // DefaultTimeout applies to steps that do not set one.

@@ -29,12 +29,13 @@ import (
 // no rm -rf /var/lib/docker, no fstab append; a rerun reuses what the first
 // run made instead of failing (pvcreate/vgcreate) or formatting again.
 var configureDockerStorage = Step{
-	Name:    "configure-docker-storage",
-	Summary: "the Cinder volume becomes docker's storage, never destroying data",
-	Reads:   []config.Key{config.DockerVolume, config.DockerVolumeSize, config.DockerStorageDriver, config.DockerStorageDevice, config.DockerStorageWipe},
-	Timeout: 3 * time.Minute,
-	When:    storageWhen,
-	Run:     runStorage,
+	Name:     "configure-docker-storage",
+	Summary:  "the Cinder volume becomes docker's storage, never destroying data",
+	Reads:    []config.Key{config.DockerVolume, config.DockerVolumeSize, config.DockerStorageDriver, config.DockerStorageDevice, config.DockerStorageWipe},
+	Timeout:  3 * time.Minute,
+	When:     storageWhen,
+	Run:      runStorage,
+	Describe: describeStorage,
 }
 
 const (
@@ -112,12 +113,17 @@ func lookupStorageDevice(e *Env) (disk.Device, error) {
 // block devices' events between tries, as Mitaka did, in case a link was
 // missed.
 func findStorageDevice(ctx context.Context, e *Env) (disk.Device, error) {
-	var between func(context.Context)
-	if udevRunning(e) {
-		between = func(ctx context.Context) {
-			if err := disk.TriggerBlock(ctx, e.Exec); err != nil {
-				e.Log.Warn("udevadm failed; still waiting for the disk", "err", err)
-			}
+	udev, waiting := udevRunning(e), false
+	between := func(ctx context.Context) {
+		if !waiting {
+			waiting = true
+			e.Log.Info("waiting for the docker disk to appear", "timeout", storageDeviceTimeout.String(), "udev", udev)
+		}
+		if !udev {
+			return
+		}
+		if err := disk.TriggerBlock(ctx, e.Exec); err != nil {
+			e.Log.Warn("udevadm failed; still waiting for the disk", "err", err)
 		}
 	}
 	dev, err := disk.Wait(ctx, storageDeviceTimeout, func() (disk.Device, error) { return lookupStorageDevice(e) }, between)
@@ -153,8 +159,8 @@ func refusal(dev disk.Device, d disk.Decision) error {
 	} else if d.Probe.Type == "LVM2_member" && d.Probe.PV != nil && d.Probe.PV.VG == dockerVG {
 		why = " (heatstrap made it for devicemapper; was DOCKER_STORAGE_DRIVER changed?)"
 	}
-	return fmt.Errorf("%s holds %s%s; refusing to format it as %s; set DOCKER_STORAGE_WIPE=true to allow erasing it",
-		dev, d.Found(), why, d.Want)
+	return fmt.Errorf("%s holds %s%s; refusing to format it; set DOCKER_STORAGE_WIPE=true to allow erasing it",
+		dev, d.Found(), why)
 }
 
 // erase is the destructive start common to both drivers: probe again
@@ -168,7 +174,7 @@ func erase(ctx context.Context, e *Env, dev disk.Device, d disk.Decision) error 
 	}
 	e.Log.Warn("wiping the docker storage device (DOCKER_STORAGE_WIPE=true)", "device", dev.String(), "held", d.Found())
 	if err := disk.WipeAll(ctx, e.Exec, dev.Host); err != nil {
-		return fmt.Errorf("wipe %s: %w", dev, err)
+		return fmt.Errorf("wipe %s: %w; nothing was formatted (a device in use, e.g. mounted, cannot be wiped: unmount it first)", dev, err)
 	}
 	p, err := disk.ProbeDevice(ctx, e.Exec, dev.Host)
 	if err != nil {
@@ -191,10 +197,14 @@ func (sp storagePlan) overlay(ctx context.Context, e *Env, dev disk.Device, d di
 		e.Log.Info("created the docker filesystem", "device", dev.String(), "type", "xfs", "label", dockerLabel)
 		settleUdev(ctx, e, dev)
 	}
-	p, err := sp.verify(ctx, e, dev)
-	if err != nil {
-		return err
+	p := d.Probe
+	if d.Action != disk.Reuse {
+		var err error
+		if p, err = sp.verify(ctx, e, dev); err != nil {
+			return err
+		}
 	}
+	warnHidden(e)
 	if err := e.writeUnits(mountUnit(p.UUID)); err != nil {
 		return err
 	}
@@ -202,6 +212,19 @@ func (sp storagePlan) overlay(ctx context.Context, e *Env, dev disk.Device, d di
 		return err
 	}
 	return configureDriver(e, sp.driver)
+}
+
+// warnHidden: the first mount hides what /var/lib/docker already holds
+// on the root disk. Later Magnum ran rm -rf /var/lib/docker/*; heatstrap
+// leaves it there (unmount to reach it) and says so.
+func warnHidden(e *Env) {
+	if e.Files.Exists("/etc/systemd/system/" + dockerMountUnit) {
+		return
+	}
+	if n := disk.Hidden(e.Files, dockerRoot); n > 0 {
+		e.Log.Warn("the docker volume is mounted over a non-empty "+dockerRoot+"; what is there stays on the root disk, hidden while mounted",
+			"entries", n)
+	}
 }
 
 func (sp storagePlan) devicemapper(ctx context.Context, e *Env, dev disk.Device, d disk.Decision) error {
@@ -224,9 +247,9 @@ func (sp storagePlan) devicemapper(ctx context.Context, e *Env, dev disk.Device,
 			return fmt.Errorf("vgcreate %s on %s: %w (if another disk already has a volume group %q, rename or remove it)", dockerVG, dev, err, dockerVG)
 		}
 		e.Log.Info("created the docker volume group", "device", dev.String(), "vg", dockerVG)
-	}
-	if _, err := sp.verify(ctx, e, dev); err != nil {
-		return err
+		if _, err := sp.verify(ctx, e, dev); err != nil {
+			return err
+		}
 	}
 	return configureDeviceMapper(e)
 }

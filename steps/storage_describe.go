@@ -13,7 +13,7 @@ import (
 // `heatstrap plan`, without acting: it looks for the device once (no wait,
 // no udev trigger) and runs only the read-only probes (blkid -p, wipefs
 // without --all, pvs).
-func describeStorage(e *Env) string {
+func describeStorage(ctx context.Context, e *Env) string {
 	if why := storageWhen(e); why != "" {
 		return "skip: " + why
 	}
@@ -24,7 +24,7 @@ func describeStorage(e *Env) string {
 	} else if err != nil {
 		return "fail: " + err.Error()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	p, err := disk.ProbeDevice(ctx, e.Exec, dev.Host)
 	if err != nil {

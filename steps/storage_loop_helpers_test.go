@@ -1,10 +1,13 @@
 package steps
 
-// Helpers of the loop-device tests (storage_loop_test.go).
+// Helpers of the loop-device tests (storage_loop_test.go,
+// storage_loop_more_test.go).
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,28 +17,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/unit"
+
 	"github.com/heatstrap/heatstrap/command"
 	"github.com/heatstrap/heatstrap/disk"
+	"github.com/heatstrap/heatstrap/internal/testenv"
 )
 
 var byIDName = "virtio-" + testVolume[:20]
 
+// loopPackages installs every tool these tests use on a fresh Debian.
+const loopPackages = "apt-get install util-linux mount e2fsprogs xfsprogs fdisk lvm2"
+
 func needLoopTools(t *testing.T, extra ...string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: attaches loop devices, makes filesystems and mounts them")
-	}
-	for _, tool := range append([]string{"losetup", "blkid", "wipefs", "mkfs.xfs", "xfs_info", "mount", "umount"}, extra...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s (apt-get install util-linux xfsprogs e2fsprogs fdisk lvm2)", tool)
-		}
-	}
+	testenv.NeedRoot(t, "attaches loop devices, makes filesystems and mounts them")
+	testenv.NeedTools(t, loopPackages, append([]string{"losetup", "blkid", "wipefs", "mkfs.xfs", "xfs_info", "mount", "umount"}, extra...)...)
 }
 
 func sh(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	// stdout only: LVM warns about inherited descriptors on stderr.
-	out, err := exec.Command(name, args...).Output()
+	c := exec.Command(name, args...)
+	c.Env = append(os.Environ(), "LVM_SUPPRESS_FD_WARNINGS=1")
+	out, err := c.Output()
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -47,7 +52,7 @@ func sh(t *testing.T, name string, args ...string) string {
 }
 
 // newLoopDisk attaches a 512 MiB sparse image (prep may write to the image
-// file first) and detaches it when the test ends.
+// file first) and detaches it when the test ends, whatever happened.
 func newLoopDisk(t *testing.T, prep func(img string)) string {
 	t.Helper()
 	img := filepath.Join(t.TempDir(), "disk.img")
@@ -61,7 +66,11 @@ func newLoopDisk(t *testing.T, prep func(img string)) string {
 		prep(img)
 	}
 	dev := sh(t, "losetup", "--find", "--show", img)
-	t.Cleanup(func() { _ = exec.Command("losetup", "--detach", dev).Run() })
+	t.Cleanup(func() {
+		if out, err := exec.Command("losetup", "--detach", dev).CombinedOutput(); err != nil {
+			t.Errorf("losetup --detach %s: %v %s", dev, err, out)
+		}
+	})
 	return dev
 }
 
@@ -87,7 +96,9 @@ func plug(t *testing.T, n *testNode, dev, link string) {
 }
 
 // recorder runs commands on the host, records them, and refuses any that
-// names a device other than the test's loop device.
+// names a device other than the test's loop device. udevadm is only
+// recorded: udevd does not run here, and replaying the host's block
+// events from a test would poke every disk of the machine.
 type recorder struct {
 	t    *testing.T
 	dev  string
@@ -105,22 +116,28 @@ func (r *recorder) Run(ctx context.Context, c command.Cmd) ([]byte, error) {
 	r.mu.Lock()
 	r.cmds = append(r.cmds, c.String())
 	r.mu.Unlock()
+	if c.Name == "udevadm" {
+		return nil, nil
+	}
 	return command.Host{}.Run(ctx, c)
 }
 
-// ran reports whether a command starting with prefix ran.
-func (r *recorder) ran(prefix string) bool {
+// count is how many commands starting with prefix ran.
+func (r *recorder) count(prefix string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	n := 0
 	for _, c := range r.cmds {
 		if strings.HasPrefix(c, prefix) {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
-var destructive = []string{"wipefs --all", "mkfs", "pvcreate", "vgcreate"}
+func (r *recorder) ran(prefix string) bool { return r.count(prefix) > 0 }
+
+var destructive = []string{"wipefs --all", "wipefs -a", "mkfs", "pvcreate", "vgcreate", "vgextend", "lvcreate"}
 
 func (r *recorder) ranNothingDestructive() {
 	r.t.Helper()
@@ -131,18 +148,34 @@ func (r *recorder) ranNothingDestructive() {
 	}
 }
 
-// runStorageOn runs the step as the runner would (When, then Run).
-func runStorageOn(t *testing.T, n *testNode, dev string) (*recorder, []string, error) {
+// storageRun is one run of the step.
+type storageRun struct {
+	rec     *recorder
+	changed []string // paths the run wrote
+	err     error
+	took    time.Duration
+	log     string // what the step logged
+}
+
+// runStorageOn runs the step as the runner would (When, then Run), with
+// rec (a new recorder if nil) as the command seam.
+func runStorageOn(t *testing.T, n *testNode, dev string, rec *recorder) storageRun {
 	t.Helper()
-	rec := &recorder{t: t, dev: dev}
-	e, log := storageEnv(n, rec)
+	if rec == nil {
+		rec = &recorder{t: t, dev: dev}
+	}
+	e, changes := storageEnv(n, rec)
+	var logged bytes.Buffer
+	e.Log = slog.New(slog.NewTextHandler(&logged, nil))
 	if why := storageWhen(e); why != "" {
 		t.Fatalf("skipped: %s", why)
 	}
+	before := len(rec.cmds)
 	start := time.Now()
 	err := configureDockerStorage.Run(context.Background(), e)
-	t.Logf("run: %.3fs, err=%v, commands=%q", time.Since(start).Seconds(), err, rec.cmds)
-	return rec, log.Paths(), err
+	r := storageRun{rec: rec, changed: changes.Paths(), err: err, took: time.Since(start), log: logged.String()}
+	t.Logf("run: %.1f ms, err=%v, commands=%q", r.took.Seconds()*1000, err, rec.cmds[before:])
+	return r
 }
 
 func probeLoop(t *testing.T, dev string) disk.Probe {
@@ -154,19 +187,65 @@ func probeLoop(t *testing.T, dev string) disk.Probe {
 	return p
 }
 
-// mountUUID mounts the filesystem by UUID, as the mount unit does, and
-// unmounts it when done is called (or the test ends).
+// mountUUID mounts the filesystem by UUID and unmounts it when done is
+// called or the test ends (before its temp dirs are removed).
 func mountUUID(t *testing.T, uuid string) (dir string, done func()) {
 	t.Helper()
+	return mountArgs(t, "UUID="+uuid)
+}
+
+func mountArgs(t *testing.T, args ...string) (dir string, done func()) {
+	t.Helper()
 	dir = t.TempDir()
-	sh(t, "mount", "UUID="+uuid, dir)
+	sh(t, "mount", append(args, dir)...)
 	var once sync.Once
-	done = func() { once.Do(func() { _ = exec.Command("umount", dir).Run() }) }
+	done = func() {
+		once.Do(func() {
+			if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v %s", dir, err, out)
+			}
+		})
+	}
 	t.Cleanup(done)
 	return dir, done
 }
 
+// mountAsSystemd mounts what the rendered mount unit names, the way
+// systemd's mount unit runs mount(8): mount What Where -t Type -o Options.
+func mountAsSystemd(t *testing.T, n *testNode) (dir string, done func()) {
+	t.Helper()
+	opts, err := unit.DeserializeOptions(strings.NewReader(n.read("/etc/systemd/system/" + dockerMountUnit)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, o := range opts {
+		if o.Section == "Mount" {
+			m[o.Name] = o.Value
+		}
+	}
+	if m["Where"] != dockerRoot || m["What"] == "" || m["Type"] == "" {
+		t.Fatalf("mount unit: %v", m)
+	}
+	return mountArgs(t, m["What"], "-t", m["Type"], "-o", m["Options"])
+}
+
 func describeOn(t *testing.T, n *testNode, dev string) string {
 	e, _ := storageEnv(n, &recorder{t: t, dev: dev})
-	return describeStorage(e)
+	return configureDockerStorage.Describe(context.Background(), e) // what `plan` calls
+}
+
+// addPartitions makes the kernel see dev's partitions: this kernel has no
+// partition table parser, so partx reads the table and adds them
+// (testbed notes §B). They go before the loop device is detached.
+func addPartitions(t *testing.T, dev string) []string {
+	t.Helper()
+	testenv.NeedTools(t, loopPackages, "partx")
+	sh(t, "partx", "--add", dev)
+	t.Cleanup(func() { _ = exec.Command("partx", "--delete", dev).Run() })
+	parts, _ := filepath.Glob(dev + "p*")
+	if len(parts) == 0 {
+		t.Fatalf("partx --add %s: no partition nodes", dev)
+	}
+	return parts
 }

@@ -54,7 +54,7 @@ func TestStorageWhen(t *testing.T) {
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%v live=%v: %q, want %q", c.set, c.live, got, c.want)
 		}
-		if d := describeStorage(e); got != "" && d != "skip: "+got {
+		if d := describeStorage(context.Background(), e); got != "" && d != "skip: "+got {
 			t.Errorf("describe: %q", d)
 		}
 	}
@@ -85,8 +85,20 @@ func TestStorageDeviceNeverAppears(t *testing.T) {
 		"check that the volume is attached to this server")
 	t.Log(err)
 
-	if d := describeStorage(e); !strings.HasPrefix(d, "wait up to 1s for the disk; now: Cinder volume") {
+	if d := describeStorage(context.Background(), e); !strings.HasPrefix(d, "wait up to 1s for the disk; now: Cinder volume") {
 		t.Errorf("describe: %s", d)
+	}
+}
+
+func TestStorageDeviceOverrideNeverAppears(t *testing.T) {
+	defer func(d time.Duration) { storageDeviceTimeout = d }(storageDeviceTimeout)
+	storageDeviceTimeout = time.Second
+	n := newTestNode(t, config.RoleMinion, map[string]string{"DOCKER_STORAGE_DEVICE": "/dev/vdc"})
+	e, _ := storageEnv(n, noCommands{t})
+	err := configureDockerStorage.Run(context.Background(), e)
+	want := "DOCKER_STORAGE_DEVICE /dev/vdc did not appear within 1s: no block device at /dev/vdc; check DOCKER_STORAGE_DEVICE"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
 	}
 }
 

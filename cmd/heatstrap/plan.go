@@ -46,6 +46,11 @@ not apply, with the reason) or not chosen.`,
 			fmt.Fprintln(tw, "#\tSTEP\tACTION\tWHY")
 			for i, d := range r.Decide(l, o) {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", i+1, d.Step.Name, d.Action, oneLine(d.Why, 120))
+				if d.Action == runner.Run {
+					if what := r.Describe(c.Context(), d.Step); what != "" {
+						fmt.Fprintf(tw, "\t\t\t→ %s\n", oneLine(what, 1000))
+					}
+				}
 			}
 			return tw.Flush()
 		},

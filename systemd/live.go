@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,13 +15,19 @@ import (
 	"github.com/heatstrap/heatstrap/hostfs"
 )
 
-// Live manages units of the running system over D-Bus.
+// Live manages the units of the running system over D-Bus. Steps queue
+// starts and stops; Flush issues them after at most one daemon-reload and
+// never waits for a job to finish (Mitaka's `systemctl --no-block`, spec
+// §1.2 point 8): docker and whatever needs it may be ordered after
+// cloud-final, which would otherwise wait for us. The health gates of the
+// notify step do the waiting, each with a deadline.
 type Live struct {
-	conn *sdbus.Conn
-	log  *slog.Logger
+	conn  *sdbus.Conn
+	files *hostfs.FS // the root unit files are read from (mtimes)
+	log   *slog.Logger
 
 	mu      sync.Mutex
-	dirty   bool
+	dirty   bool     // unit files or [Install] links changed since the last reload
 	queue   []Action // start/stop, in request order
 	actions []Action
 }
@@ -28,25 +35,28 @@ type Live struct {
 // DefaultBus is where the system bus listens unless DBUS_SYSTEM_BUS_ADDRESS says otherwise.
 const DefaultBus = "unix:path=/run/dbus/system_bus_socket"
 
+// busTimeout bounds one D-Bus call. A daemon-reload takes 0.1 s in a
+// container and 2-3 s on a slow VM; a minute means systemd is stuck.
+const busTimeout = time.Minute
+
 // NewLive connects to systemd through the system bus (honouring
-// DBUS_SYSTEM_BUS_ADDRESS, as the test suite does to reach a container).
-func NewLive(ctx context.Context, log *slog.Logger) (*Live, error) {
+// DBUS_SYSTEM_BUS_ADDRESS, as the tests do to reach a container). files is
+// the root the units' files are seen under: "/" on a node.
+func NewLive(ctx context.Context, files *hostfs.FS, log *slog.Logger) (*Live, error) {
+	ctx, cancel := context.WithTimeout(ctx, busTimeout)
+	defer cancel()
 	conn, err := sdbus.NewSystemConnectionContext(ctx)
 	if err != nil {
-		addr := os.Getenv("DBUS_SYSTEM_BUS_ADDRESS")
-		if addr == "" {
-			addr = DefaultBus
-		}
-		return nil, fmt.Errorf("cannot reach systemd over the D-Bus system bus at %s: %w (is this a systemd host with dbus running? for an image tree use --root DIR)", addr, err)
+		return nil, fmt.Errorf("cannot reach systemd over the D-Bus system bus at %s: %w (is this a systemd host with dbus running? for an image tree use --root DIR)", busAddress(), err)
 	}
-	return &Live{conn: conn, log: log}, nil
+	return &Live{conn: conn, files: files, log: log}, nil
 }
 
 // Close drops the connection.
 func (l *Live) Close() { l.conn.Close() }
 
 // For implements Backend.
-func (l *Live) For(files *hostfs.FS, step string) Manager {
+func (l *Live) For(_ *hostfs.FS, step string) Manager {
 	return &liveManager{l: l, step: step}
 }
 
@@ -65,25 +75,71 @@ func (l *Live) record(a Action) {
 	}
 }
 
-// Flush implements Backend: one daemon-reload when a unit file changed,
-// then the queued jobs, enqueued without waiting for them (--no-block).
+// Flush implements Backend: one daemon-reload when something changed,
+// then the queued jobs, enqueued without waiting for them. A job systemd
+// refuses does not keep the others from being issued; the first refusal
+// is returned, blamed on the step that asked.
 func (l *Live) Flush(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.dirty {
-		if err := l.conn.ReloadContext(ctx); err != nil {
-			return fmt.Errorf("daemon-reload: %w", err)
-		}
-		l.dirty = false
-		l.record(Action{Verb: "daemon-reload"})
-	}
 	queue := dedupe(l.queue)
 	l.queue = nil
+	if err := l.reloadIfNeeded(ctx, queue); err != nil {
+		return err
+	}
+	var first error
 	for _, job := range queue {
-		if err := l.issue(ctx, job); err != nil {
-			return &JobError{Step: job.Step, Verb: job.Verb, Unit: job.Unit, Err: err}
+		err := l.issue(ctx, job)
+		if err == nil {
+			continue
+		}
+		err = &JobError{Step: job.Step, Verb: job.Verb, Unit: job.Unit, Err: err}
+		if first == nil {
+			first = err
+		} else if l.log != nil {
+			l.log.Error("unit job refused", "step", job.Step, "error", err.Error())
 		}
 	}
+	return first
+}
+
+// reloadIfNeeded reloads when this run changed unit files, and also when
+// systemd itself says a queued unit's files changed since it loaded them
+// (NeedDaemonReload) or does not know a queued unit: a run killed after
+// writing units but before its reload left exactly that behind, and its
+// rerun writes nothing new.
+func (l *Live) reloadIfNeeded(ctx context.Context, queue []Action) error {
+	why := ""
+	if l.dirty {
+		why = "unit files changed"
+	}
+	for _, job := range queue {
+		if why != "" {
+			break
+		}
+		st, err := l.state(ctx, job.Unit)
+		switch {
+		case err != nil:
+			return err
+		case st.needReload:
+			why = job.Unit + " changed on disk since systemd loaded it"
+		case st.LoadState == "not-found":
+			why = job.Unit + " is not loaded yet"
+		}
+	}
+	if why == "" {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, busTimeout)
+	defer cancel()
+	if err := l.conn.ReloadContext(rctx); err != nil {
+		return fmt.Errorf("systemd daemon-reload over D-Bus: %w", err)
+	}
+	l.dirty = false
+	if l.log != nil {
+		l.log.Debug("daemon-reload", "why", why)
+	}
+	l.record(Action{Verb: "daemon-reload"})
 	return nil
 }
 
@@ -104,30 +160,50 @@ func dedupe(q []Action) []Action {
 	return out
 }
 
+// issue turns "be running" / "be stopped" into the one job that gets the
+// unit there, or none when it is there already.
 func (l *Live) issue(ctx context.Context, job Action) error {
 	st, err := l.state(ctx, job.Unit)
 	if err != nil {
 		return err
 	}
-	if st.loadState == "not-found" {
-		return fmt.Errorf("unit %s not found", job.Unit)
+	if st.LoadState != "loaded" {
+		return fmt.Errorf("%s; install its unit file (or package) first", st)
 	}
+	ctx, cancel := context.WithTimeout(ctx, busTimeout)
+	defer cancel()
 	switch job.Verb {
 	case "stop":
-		if !st.active() {
+		if !st.running() && st.ActiveState != "deactivating" && st.Job == 0 {
 			return nil
 		}
 		_, err = l.conn.StopUnitContext(ctx, job.Unit, "replace", nil)
 	case "start":
 		switch {
-		case !st.active():
-			_, err = l.conn.StartUnitContext(ctx, job.Unit, "replace", nil)
-		case st.stale():
+		case st.Job != 0:
+			return nil // systemd is already starting (or restarting) it
+		case st.running():
+			f, stale := st.stale(l.stat)
+			if !stale {
+				return nil // running with its current configuration
+			}
+			if l.log != nil {
+				l.log.Info("restarting: a file it was started from changed", "unit", job.Unit, "file", f)
+			}
 			job.Verb = "restart"
 			_, err = l.conn.RestartUnitContext(ctx, job.Unit, "replace", nil)
 		default:
-			return nil // running with its current configuration
+			if st.ActiveState == "failed" {
+				// A unit that hit its start limit refuses a plain
+				// start; a rerun is an explicit request to try again.
+				if err := l.conn.ResetFailedUnitContext(ctx, job.Unit); err != nil {
+					return fmt.Errorf("reset-failed %s: %w", job.Unit, err)
+				}
+			}
+			_, err = l.conn.StartUnitContext(ctx, job.Unit, "replace", nil)
 		}
+	default:
+		return fmt.Errorf("unknown unit job %q", job.Verb)
 	}
 	if err != nil {
 		return err
@@ -136,74 +212,12 @@ func (l *Live) issue(ctx context.Context, job Action) error {
 	return nil
 }
 
-// unitState is what Flush needs to know to leave a unit alone.
-type unitState struct {
-	loadState, activeState string
-	since                  time.Time // when it last became active
-	files                  []string  // unit file, drop-ins, EnvironmentFiles
-}
-
-func (s unitState) active() bool {
-	return s.activeState == "active" || s.activeState == "activating" || s.activeState == "reloading"
-}
-
-// stale: a file the unit was started from changed after it started. Our
-// writes leave unchanged files untouched, so mtimes move only on real change.
-func (s unitState) stale() bool {
-	for _, f := range s.files {
-		if st, err := os.Stat(f); err == nil && st.ModTime().After(s.since) {
-			return true
-		}
-	}
-	return false
-}
-
-func (l *Live) state(ctx context.Context, unit string) (unitState, error) {
-	props, err := l.conn.GetUnitPropertiesContext(ctx, unit)
+func (l *Live) stat(p string) (os.FileInfo, error) {
+	hp, err := l.files.Path(p)
 	if err != nil {
-		return unitState{}, fmt.Errorf("read properties of %s: %w", unit, err)
+		return nil, err
 	}
-	st := unitState{}
-	st.loadState, _ = props["LoadState"].(string)
-	st.activeState, _ = props["ActiveState"].(string)
-	if us, ok := props["ActiveEnterTimestamp"].(uint64); ok {
-		st.since = time.UnixMicro(int64(us))
-	}
-	if p, ok := props["FragmentPath"].(string); ok && p != "" {
-		st.files = append(st.files, p)
-	}
-	if ds, ok := props["DropInPaths"].([]string); ok {
-		st.files = append(st.files, ds...)
-	}
-	if typed, err := l.conn.GetUnitTypePropertiesContext(ctx, unit, unitType(unit)); err == nil {
-		st.files = append(st.files, envFiles(typed["EnvironmentFiles"])...)
-	}
-	return st, nil
-}
-
-// envFiles decodes the a(sb) EnvironmentFiles property.
-func envFiles(v any) []string {
-	var out []string
-	if list, ok := v.([][]any); ok {
-		for _, item := range list {
-			if len(item) > 0 {
-				if p, ok := item[0].(string); ok {
-					out = append(out, p)
-				}
-			}
-		}
-	}
-	return out
-}
-
-func unitType(name string) string {
-	for i := len(name) - 1; i >= 0; i-- {
-		if name[i] == '.' {
-			t := name[i+1:]
-			return string(t[0]-'a'+'A') + t[1:]
-		}
-	}
-	return "Service"
+	return os.Stat(hp)
 }
 
 type liveManager struct {
@@ -212,23 +226,36 @@ type liveManager struct {
 }
 
 func (m *liveManager) Enable(ctx context.Context, units ...string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, busTimeout)
+	defer cancel()
 	_, changes, err := m.l.conn.EnableUnitFilesContext(ctx, units, false, false)
 	if err != nil {
-		return false, fmt.Errorf("enable %v: %w", units, err)
+		return false, fmt.Errorf("enable %v over D-Bus: %w", units, err)
 	}
 	m.l.mu.Lock()
 	defer m.l.mu.Unlock()
 	for _, u := range units {
 		m.l.record(Action{Step: m.step, Verb: "enable", Unit: u})
 	}
+	// New .wants links count only after a reload, as with systemctl
+	// enable, which reloads by itself.
+	m.l.dirty = m.l.dirty || len(changes) > 0
 	return len(changes) > 0, nil
 }
 
 func (m *liveManager) Disable(ctx context.Context, units ...string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, busTimeout)
+	defer cancel()
 	changes, err := m.l.conn.DisableUnitFilesContext(ctx, units, false)
 	if err != nil {
-		return false, fmt.Errorf("disable %v: %w", units, err)
+		return false, fmt.Errorf("disable %v over D-Bus: %w", units, err)
 	}
+	m.l.mu.Lock()
+	defer m.l.mu.Unlock()
+	for _, u := range units {
+		m.l.record(Action{Step: m.step, Verb: "disable", Unit: u})
+	}
+	m.l.dirty = m.l.dirty || len(changes) > 0
 	return len(changes) > 0, nil
 }
 
@@ -239,6 +266,9 @@ func (m *liveManager) queue(verb string, units []string) error {
 	m.l.mu.Lock()
 	defer m.l.mu.Unlock()
 	for _, u := range units {
+		if !validUnitName(u) {
+			return fmt.Errorf("%s %q: not a valid unit name", verb, u)
+		}
 		m.l.queue = append(m.l.queue, Action{Step: m.step, Verb: verb, Unit: u})
 	}
 	return nil
@@ -249,3 +279,12 @@ func (m *liveManager) NeedReload() {
 	m.l.dirty = true
 	m.l.mu.Unlock()
 }
+
+func (m *liveManager) State(ctx context.Context, unit string) (UnitState, error) {
+	if !validUnitName(unit) {
+		return UnitState{}, errors.New("state: invalid unit name " + unit)
+	}
+	return m.l.state(ctx, unit)
+}
+
+func (m *liveManager) Flush(ctx context.Context) error { return m.l.Flush(ctx) }

@@ -7,6 +7,7 @@ package systemd
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/heatstrap/heatstrap/hostfs"
@@ -29,7 +30,17 @@ type Manager interface {
 	Stop(ctx context.Context, units ...string) error
 	// NeedReload records that unit files changed (WriteUnit calls it).
 	NeedReload()
+	// State reads what systemd says about a unit now. Offline there is no
+	// systemd to ask: the error is ErrOffline.
+	State(ctx context.Context, unit string) (UnitState, error)
+	// Flush issues the jobs queued so far, as the runner does before a
+	// Barrier step. Only the notify step calls it: its health gates wait
+	// on the starts it asks for again.
+	Flush(ctx context.Context) error
 }
+
+// ErrOffline is what State says in offline mode (--root).
+var ErrOffline = errors.New("offline (--root): no systemd to ask about units")
 
 // Backend serves a whole run: one Manager per step and one Flush.
 type Backend interface {

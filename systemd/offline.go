@@ -114,6 +114,14 @@ func (m *offlineManager) NeedReload() {
 	m.o.mu.Unlock()
 }
 
+// State implements Manager: offline there is nothing running to ask.
+func (m *offlineManager) State(context.Context, string) (UnitState, error) {
+	return UnitState{}, ErrOffline
+}
+
+// Flush implements Manager as the backend's Flush.
+func (m *offlineManager) Flush(ctx context.Context) error { return m.o.Flush(ctx) }
+
 func (m *offlineManager) recordAll(verb string, units []string) {
 	for _, u := range units {
 		m.o.record(Action{Step: m.step, Verb: verb, Unit: u})

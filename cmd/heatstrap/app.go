@@ -164,7 +164,7 @@ func (a *app) newRunner(ctx context.Context, lp *loaded, rep *runner.Reporter, l
 	var units systemd.Backend = systemd.NewOffline(a.files)
 	if a.settings.Live() && live {
 		exec = command.Host{Log: a.log}
-		live, err := systemd.NewLive(ctx, a.log)
+		live, err := systemd.NewLive(ctx, a.files, a.log)
 		if err != nil {
 			return nil, err
 		}

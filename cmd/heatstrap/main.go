@@ -72,7 +72,7 @@ with the same binary.`,
 	root.SetErr(stderr)
 	a.bindGlobalFlags(root)
 	root.AddCommand(
-		a.runCmd(), a.statusCmd(), a.stepsCmd(), a.planCmd(),
+		a.runCmd(), a.launchCmd(), a.statusCmd(), a.stepsCmd(), a.planCmd(),
 		a.validateCmd(), a.signalCmd(), a.versionCmd(), a.demoCmd(), a.helperCmd(),
 		a.userdataCmd(),
 	)

@@ -22,7 +22,7 @@ func TestReadmeIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := string(readme)
-	for name, body := range map[string]string{"heat-params": paramsTable(), "plans": plansTable()} {
+	for name, body := range map[string]string{"heat-params": paramsTable(), "plans": plansTable(), "gates": gatesTable()} {
 		re := regexp.MustCompile(`(?s)(<!-- BEGIN GENERATED ` + name + ` -->\n).*?(<!-- END GENERATED ` + name + ` -->)`)
 		if !re.MatchString(got) {
 			t.Fatalf("README lacks the generated %s section markers", name)
@@ -84,6 +84,19 @@ func plansTable() string {
 		fmt.Fprintf(&b, "**%s** (%d steps)\n\n| # | step | what it converges |\n|---|---|---|\n", p.role, len(p.plan))
 		for i, s := range p.plan {
 			fmt.Fprintf(&b, "| %d | `%s` | %s |\n", i+1, s.Name, s.Summary)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func gatesTable() string {
+	var b bytes.Buffer
+	for _, role := range []config.Role{config.RoleMaster, config.RoleMinion} {
+		gates := steps.Gates(role)
+		fmt.Fprintf(&b, "**%s** (%d gates)\n\n| # | gate | timeout | units | check |\n|---|---|---|---|---|\n", role, len(gates))
+		for i, g := range gates {
+			fmt.Fprintf(&b, "| %d | `%s` | %s | %s | %s |\n", i+1, g.Name, g.Timeout, gateUnits(g), strings.ReplaceAll(g.Check, "|", `\|`))
 		}
 		b.WriteString("\n")
 	}

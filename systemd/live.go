@@ -43,13 +43,30 @@ const busTimeout = time.Minute
 // DBUS_SYSTEM_BUS_ADDRESS, as the tests do to reach a container). files is
 // the root the units' files are seen under: "/" on a node.
 func NewLive(ctx context.Context, files *hostfs.FS, log *slog.Logger) (*Live, error) {
-	ctx, cancel := context.WithTimeout(ctx, busTimeout)
-	defer cancel()
-	conn, err := sdbus.NewSystemConnectionContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach systemd over the D-Bus system bus at %s: %w (is this a systemd host with dbus running? for an image tree use --root DIR)", busAddress(), err)
+	// godbus closes a connection when the context it was made with ends,
+	// so the connection gets the caller's context (the run's lifetime) and
+	// the handshake is bounded separately.
+	type dialed struct {
+		conn *sdbus.Conn
+		err  error
 	}
-	return &Live{conn: conn, files: files, log: log}, nil
+	done := make(chan dialed, 1)
+	go func() {
+		conn, err := sdbus.NewSystemConnectionContext(ctx)
+		done <- dialed{conn, err}
+	}()
+	var d dialed
+	select {
+	case d = <-done:
+	case <-time.After(busTimeout):
+		d.err = fmt.Errorf("no answer within %s", busTimeout)
+	case <-ctx.Done():
+		d.err = context.Cause(ctx)
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("cannot reach systemd over the D-Bus system bus at %s: %w (is this a systemd host with dbus running? for an image tree use --root DIR)", busAddress(), d.err)
+	}
+	return &Live{conn: d.conn, files: files, log: log}, nil
 }
 
 // Close drops the connection.

@@ -5,11 +5,13 @@
 package logging
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/journal"
 
@@ -18,10 +20,14 @@ import (
 
 // Options pick the sinks.
 type Options struct {
-	Format   string // text or json
-	Level    string // debug, info, warn, error
-	Journal  bool   // also send to journald when it is running
-	Redactor *config.Redactor
+	Format  string // text or json
+	Level   string // debug, info, warn, error
+	Journal bool   // also send to journald when it is running
+	// WriterIsJournal: w already ends in the journal (a unit's stderr with
+	// StandardError=journal); the native entries then replace the lines
+	// on w instead of doubling every record in `journalctl`.
+	WriterIsJournal bool
+	Redactor        *config.Redactor
 }
 
 // New returns the logger.
@@ -34,7 +40,11 @@ func New(w io.Writer, o Options) *slog.Logger {
 		h = slog.NewJSONHandler(w, hopts)
 	}
 	if o.Journal && journal.Enabled() {
-		h = fanout{h, &journalHandler{level: lvl}}
+		if o.WriterIsJournal {
+			h = &journalHandler{level: lvl}
+		} else {
+			h = fanout{h, &journalHandler{level: lvl}}
+		}
 	}
 	return slog.New(&redacting{next: h, r: o.Redactor})
 }
@@ -147,7 +157,29 @@ func (j *journalHandler) Handle(_ context.Context, r slog.Record) error {
 		add(a)
 	}
 	r.Attrs(add)
-	return journal.Send(r.Message, priority(r.Level), vars)
+	return journal.Send(journalMessage(r.Message, j.attrs, r), priority(r.Level), vars)
+}
+
+// journalMessage is MESSAGE=: the record as one readable line, "step
+// failed step=make-cert error=\"...\"", since `journalctl -u heatstrap`
+// shows MESSAGE alone and the fields only with -o verbose.
+func journalMessage(msg string, bound []slog.Attr, r slog.Record) string {
+	var b bytes.Buffer
+	b.WriteString(msg)
+	h := slog.NewTextHandler(&b, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && (a.Key == slog.TimeKey || a.Key == slog.LevelKey || a.Key == slog.MessageKey) {
+			return slog.Attr{}
+		}
+		return a
+	}})
+	line := slog.NewRecord(time.Time{}, r.Level, "", 0)
+	line.AddAttrs(bound...)
+	r.Attrs(func(a slog.Attr) bool { line.AddAttrs(a); return true })
+	if line.NumAttrs() > 0 {
+		b.WriteByte(' ')
+		_ = h.Handle(context.Background(), line)
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 func (j *journalHandler) WithAttrs(as []slog.Attr) slog.Handler {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heatstrap/heatstrap/config"
 )
@@ -61,5 +62,20 @@ func TestFieldName(t *testing.T) {
 		if got := fieldName(in); got != want {
 			t.Errorf("fieldName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// MESSAGE= carries the attributes too, quoted as in the text format, so
+// `journalctl -u heatstrap` reads like the console.
+func TestJournalMessage(t *testing.T) {
+	r := slog.NewRecord(time.Now(), slog.LevelError, "step failed", 0)
+	r.AddAttrs(slog.String("result", "failed"), slog.String("error", `etcd.service is failed (Result=exit-code)`))
+	got := journalMessage("step failed", []slog.Attr{slog.String("step", "configure-etcd")}, r)
+	want := `step failed step=configure-etcd result=failed error="etcd.service is failed (Result=exit-code)"`
+	if got != want {
+		t.Errorf("MESSAGE\n got %s\nwant %s", got, want)
+	}
+	if got := journalMessage("run finished", nil, slog.NewRecord(time.Now(), slog.LevelInfo, "run finished", 0)); got != "run finished" {
+		t.Errorf("MESSAGE without attributes: %q", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/journal"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/spf13/cobra"
 
@@ -76,9 +77,13 @@ func (a *app) setup(c *cobra.Command) error {
 }
 
 func (a *app) newLogger() *slog.Logger {
+	toJournal := false
+	if f, ok := a.stderr.(*os.File); ok && f == os.Stderr {
+		toJournal, _ = journal.StderrIsJournalStream()
+	}
 	return logging.New(a.stderr, logging.Options{
 		Format: a.settings.LogFormat, Level: a.settings.LogLevel,
-		Journal: a.settings.Live(), Redactor: a.redactor,
+		Journal: a.settings.Live(), WriterIsJournal: toJournal, Redactor: a.redactor,
 	})
 }
 

@@ -101,8 +101,15 @@ func launchOptions(execStart string) []*unit.UnitOption {
 		o("Unit", "After", "network-online.target"),
 		o("Service", "Type", "oneshot"),
 		o("Service", "ExecStart", execStart),
-		o("Service", "StandardOutput", "journal+console"),
-		o("Service", "StandardError", "journal+console"),
+		// The run's lines go to the console (a VM's serial log is where an
+		// operator without a shell looks first); the journal gets them from
+		// the agent itself, as entries with STEP= and RESULT= fields, so
+		// capturing stdout there too would show every line twice.
+		o("Service", "StandardOutput", "tty"),
+		o("Service", "StandardError", "tty"),
+		o("Service", "TTYPath", "/dev/console"),
+		// "configure-etcd (3/19)" in `systemctl status heatstrap`.
+		o("Service", "NotifyAccess", "main"),
 		// The agent keeps its own deadline (before Heat's timeout) and
 		// reports FAILURE when it passes; a kill by systemd would not.
 		o("Service", "TimeoutStartSec", "infinity"),

@@ -80,8 +80,10 @@ func waitGate(ctx context.Context, e *Env, g Gate) error {
 		select {
 		case <-gctx.Done():
 			waited := e.Now().Sub(start).Round(time.Second)
-			if ctx.Err() != nil { // the step's or the run's deadline, not the gate's
-				return fmt.Errorf("%w (%v after %s)", err, context.Cause(ctx), waited)
+			if ctx.Err() != nil {
+				// The step's deadline, the run's or an interrupt, not the
+				// gate's: the runner names the cause.
+				return fmt.Errorf("%w (waited %s)", err, waited)
 			}
 			return fmt.Errorf("%w (still, after %s)", err, waited)
 		case <-time.After(wait):
@@ -102,6 +104,11 @@ func checkGate(ctx context.Context, e *Env, g Gate) error {
 		case st.Up():
 		case st.ActiveState == "failed" || st.LoadState != "loaded":
 			return permanent{unitError(st)}
+		case st.ActiveState == "inactive" && st.Job == 0:
+			// passGates asked for a start; a unit that is down with no
+			// job left had it cancelled, because something it needs did
+			// not come up. Nothing will start it now: say what failed.
+			return permanent{fmt.Errorf("%s: its start was cancelled%s", unitError(st), failedNeed(ctx, e, st))}
 		default:
 			return unitError(st)
 		}
@@ -110,6 +117,17 @@ func checkGate(ctx context.Context, e *Env, g Gate) error {
 		return nil
 	}
 	return g.Probe(ctx, e)
+}
+
+// failedNeed names the unit a cancelled start waited on in vain, as
+// "; var-lib-docker.mount, which it needs, is failed (Result=exit-code)".
+func failedNeed(ctx context.Context, e *Env, st systemd.UnitState) string {
+	for _, dep := range st.Needs {
+		if ds, err := e.Units.State(ctx, dep); err == nil && (ds.ActiveState == "failed" || ds.LoadState != "loaded") {
+			return fmt.Sprintf("; %s, which it needs, %s", dep, strings.TrimPrefix(ds.String(), dep+" "))
+		}
+	}
+	return " (see systemctl list-dependencies " + st.Name + ")"
 }
 
 // unitError is a unit's state as an error; the type lets a caller tell a

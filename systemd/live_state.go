@@ -25,6 +25,10 @@ type UnitState struct {
 	// InvocationID changes with every start, so a test can tell a
 	// restart from none even within one clock tick.
 	InvocationID string
+	// Needs are the units it Requires=, BindsTo= or Requisite=: when one
+	// of them fails, systemd drops this unit's start and leaves it
+	// inactive without a failure of its own.
+	Needs []string
 
 	needReload bool     // NeedDaemonReload: its files changed since loaded
 	files      []string // unit file, drop-ins, EnvironmentFiles
@@ -97,6 +101,11 @@ func (l *Live) state(ctx context.Context, unit string) (UnitState, error) {
 	}
 	if ds, ok := props["DropInPaths"].([]string); ok {
 		st.files = append(st.files, ds...)
+	}
+	for _, dep := range []string{"Requires", "BindsTo", "Requisite"} {
+		if us, ok := props[dep].([]string); ok {
+			st.Needs = append(st.Needs, us...)
+		}
 	}
 	if st.LoadState != "loaded" {
 		return st, nil

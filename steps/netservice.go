@@ -2,10 +2,13 @@ package steps
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/heatstrap/heatstrap/config"
+	"github.com/heatstrap/heatstrap/systemd"
 )
 
 // networkService wires flanneld to docker on both roles (spec M13):
@@ -20,13 +23,22 @@ var networkService = Step{
 	Name:    "network-service",
 	Summary: "flanneld and the flannel-docker-bridge feed docker its subnet",
 	Reads:   []config.Key{config.NetworkDriver},
-	Extra:   func(e *Env) []string { return []string{e.Settings.AgentPath} },
+	// docker's own ExecStart decides the drop-in: a package update that
+	// changes it is a new input.
+	Extra: func(e *Env) []string {
+		start, _ := dockerExecStart(e)
+		return []string{e.Settings.AgentPath, "docker-exec-start=" + start}
+	},
 	When:    flannelOn,
 	Run: func(ctx context.Context, e *Env) error {
 		if err := e.ensureUnits("flanneld.service"); err != nil {
 			return err
 		}
-		err := e.writeUnits(
+		dockerDropIn, err := dockerFlannelDropIn(e)
+		if err != nil {
+			return err
+		}
+		err = e.writeUnits(
 			unitFile{name: "flannel-docker-bridge.service", opts: []*unit.UnitOption{
 				opt("Unit", "Description", "Give docker the flannel subnet (heatstrap)"),
 				opt("Unit", "After", "flanneld.service"),
@@ -37,11 +49,7 @@ var networkService = Step{
 				opt("Service", "ExecStart", e.agentExec("flannel-docker-bridge")),
 				opt("Install", "WantedBy", "docker.service"),
 			}},
-			unitFile{name: "docker.service", dropIn: "flannel.conf", opts: []*unit.UnitOption{
-				opt("Unit", "Requires", "flannel-docker-bridge.service"),
-				opt("Unit", "After", "flannel-docker-bridge.service"),
-				opt("Service", "EnvironmentFile", "/run/flannel/docker"),
-			}},
+			unitFile{name: "docker.service", dropIn: "flannel.conf", opts: dockerDropIn},
 			unitFile{name: "flanneld.service", dropIn: "flannel-docker-bridge.conf", opts: []*unit.UnitOption{
 				opt("Unit", "Requires", "flannel-docker-bridge.service"),
 				opt("Unit", "Before", "flannel-docker-bridge.service"),
@@ -55,4 +63,55 @@ var networkService = Step{
 		}
 		return e.Units.Start(ctx, "flanneld.service")
 	},
+}
+
+// dockerNetworkVar is what flannel-docker-bridge writes to /run/flannel/docker.
+const dockerNetworkVar = "DOCKER_NETWORK_OPTIONS"
+
+// dockerFlannelDropIn makes docker start after the bridge helper with its
+// options. Fedora's docker.service passes $DOCKER_NETWORK_OPTIONS itself
+// (spec M13 relies on that); Debian's runs `dockerd -H fd:// $DOCKER_OPTS`
+// and would ignore the variable, leaving docker0 outside the node's
+// flannel subnet. There the drop-in restates the image's own command line
+// with the variable added.
+func dockerFlannelDropIn(e *Env) ([]*unit.UnitOption, error) {
+	opts := []*unit.UnitOption{
+		opt("Unit", "Requires", "flannel-docker-bridge.service"),
+		opt("Unit", "After", "flannel-docker-bridge.service"),
+		opt("Service", "EnvironmentFile", "/run/flannel/docker"),
+	}
+	start, err := dockerExecStart(e)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(start, dockerNetworkVar) {
+		return opts, nil
+	}
+	return append(opts,
+		opt("Service", "ExecStart", ""), // a service has one ExecStart: reset, then restate
+		opt("Service", "ExecStart", start+" $"+dockerNetworkVar),
+	), nil
+}
+
+// dockerExecStart is the ExecStart= of the image's docker.service (its
+// last one: an empty ExecStart= resets the list).
+func dockerExecStart(e *Env) (string, error) {
+	p, err := systemd.FindUnit(e.Files, "docker.service")
+	if err != nil {
+		return "", fmt.Errorf("docker.service is not installed in this image (%w); install docker", err)
+	}
+	opts, err := systemd.ReadUnit(e.Files, p)
+	if err != nil {
+		return "", err
+	}
+	start := ""
+	for _, o := range opts {
+		if o.Section == "Service" && o.Name == "ExecStart" {
+			start = o.Value
+		}
+	}
+	if start == "" {
+		return "", fmt.Errorf("%s has no ExecStart=; cannot hand docker its flannel options", e.Files.Display(p))
+	}
+	return start, nil
 }

@@ -25,7 +25,7 @@ var configureEtcd = Step{
 	Name:    "configure-etcd",
 	Summary: "etcd named after KUBE_NODE_IP, listening for clients and peers, joined by discovery",
 	Reads:   []config.Key{config.KubeNodeIP, config.EtcdDiscoveryURL, config.HTTPProxy},
-	Run: func(_ context.Context, e *Env) error {
+	Run: func(ctx context.Context, e *Env) error {
 		p := e.Params
 		ip := p.KubeNodeIP.String()
 		name := ip
@@ -40,8 +40,14 @@ var configureEtcd = Step{
 		if err := e.writeFiles(file{path: "/etc/etcd/etcd.conf", template: "etcd.conf", data: data, mode: 0o644}); err != nil {
 			return err
 		}
-		return e.writeUnits(unitFile{name: "etcd.service", dropIn: "heatstrap.conf", opts: []*unit.UnitOption{
+		err := e.writeUnits(unitFile{name: "etcd.service", dropIn: "heatstrap.conf", opts: []*unit.UnitOption{
 			opt("Service", "EnvironmentFile", "/etc/etcd/etcd.conf"),
 		}})
+		if err != nil {
+			return err
+		}
+		// A running etcd restarts with a changed config; enable-services
+		// starts it the first time.
+		return e.Units.Refresh(ctx, "etcd.service")
 	},
 }

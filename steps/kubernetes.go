@@ -23,7 +23,7 @@ var configureKubernetes = Step{
 	Name:    "configure-kubernetes",
 	Summary: "apiserver, controller-manager and kubelet configs for a master",
 	Reads:   []config.Key{config.KubeAllowPriv, config.TLSDisabled, config.KubeAPIPort, config.PortalNetworkCIDR},
-	Run: func(_ context.Context, e *Env) error {
+	Run: func(ctx context.Context, e *Env) error {
 		p := e.Params
 		port := strconv.Itoa(p.KubeAPIPort)
 		address := "--insecure-bind-address=0.0.0.0 --insecure-port=" + port
@@ -34,7 +34,7 @@ var configureKubernetes = Step{
 			args += fmt.Sprintf(" --tls_cert_file=%s --tls_private_key_file=%s --client_ca_file=%s", serverCert, serverKey, caCert)
 		}
 		const step = "configure-kubernetes"
-		return e.writeFiles(
+		err := e.writeFiles(
 			kubeConfig(step, p.KubeAllowPriv, "http://127.0.0.1:8080", ""),
 			envFile(step, "/etc/kubernetes/apiserver",
 				kv("KUBE_API_ADDRESS", address),
@@ -58,6 +58,12 @@ var configureKubernetes = Step{
 				kv("KUBELET_ARGS", "--register-node=false --config=/etc/kubernetes/manifests"),
 			),
 		)
+		if err != nil {
+			return err
+		}
+		// Their EnvironmentFiles: running daemons restart with the new
+		// values (enable-services starts them the first time).
+		return e.Units.Refresh(ctx, "kube-apiserver.service", "kubelet.service")
 	},
 }
 

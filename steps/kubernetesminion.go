@@ -54,7 +54,16 @@ var configureKubernetesMinion = Step{
 		if err := e.writeFiles(files...); err != nil {
 			return err
 		}
-		return stripNovalocal(ctx, e)
+		if err := stripNovalocal(ctx, e); err != nil {
+			return err
+		}
+		// Running daemons restart with the new values; their own steps
+		// start them the first time.
+		units := []string{"kubelet.service"}
+		if p.NetworkDriver == "flannel" {
+			units = append(units, "flanneld.service")
+		}
+		return e.Units.Refresh(ctx, units...)
 	},
 }
 

@@ -20,7 +20,7 @@ var writeNetworkConfig = Step{
 	Reads:   []config.Key{config.NetworkDriver, config.FlannelNetworkCIDR, config.FlannelNetworkSubnetLn, config.FlannelUseVXLAN},
 	Extra:   func(e *Env) []string { return []string{e.Settings.Flannel.EtcdPrefix} },
 	When:    flannelOn,
-	Run: func(_ context.Context, e *Env) error {
+	Run: func(ctx context.Context, e *Env) error {
 		p := e.Params
 		type backend struct {
 			Type string `json:"Type"`
@@ -42,7 +42,10 @@ var writeNetworkConfig = Step{
 		if _, err := e.Files.WriteFile(hostfs.File{Path: flannelNetworkJSON, Data: append(data, '\n'), Mode: 0o644}); err != nil {
 			return err
 		}
-		return e.writeFiles(flanneldEnv("write-network-config", "http://127.0.0.1:2379", e.Settings.Flannel.EtcdPrefix))
+		if err := e.writeFiles(flanneldEnv("write-network-config", "http://127.0.0.1:2379", e.Settings.Flannel.EtcdPrefix)); err != nil {
+			return err
+		}
+		return e.Units.Refresh(ctx, "flanneld.service")
 	},
 }
 

@@ -165,8 +165,14 @@ func dedupe(q []Action) []Action {
 	last := map[string]Action{}
 	var order []string
 	for _, a := range q {
-		if _, seen := last[a.Unit]; !seen {
+		prev, seen := last[a.Unit]
+		if !seen {
 			order = append(order, a.Unit)
+		}
+		// A start restarts a stale unit anyway, and a stop makes a
+		// refresh moot: a refresh never overrides either.
+		if seen && a.Verb == "refresh" && prev.Verb != "refresh" {
+			continue
 		}
 		last[a.Unit] = a
 	}
@@ -183,6 +189,14 @@ func (l *Live) issue(ctx context.Context, job Action) error {
 	st, err := l.state(ctx, job.Unit)
 	if err != nil {
 		return err
+	}
+	if job.Verb == "refresh" {
+		// Not running (or not installed yet): its own step starts it,
+		// with the new files.
+		if st.LoadState != "loaded" || !st.running() || st.Job != 0 {
+			return nil
+		}
+		job.Verb = "start" // running: restart only when stale
 	}
 	if st.LoadState != "loaded" {
 		return fmt.Errorf("%s; install its unit file (or package) first", st)
@@ -278,6 +292,9 @@ func (m *liveManager) Disable(ctx context.Context, units ...string) (bool, error
 
 func (m *liveManager) Start(_ context.Context, units ...string) error { return m.queue("start", units) }
 func (m *liveManager) Stop(_ context.Context, units ...string) error  { return m.queue("stop", units) }
+func (m *liveManager) Refresh(_ context.Context, units ...string) error {
+	return m.queue("refresh", units)
+}
 
 func (m *liveManager) queue(verb string, units []string) error {
 	m.l.mu.Lock()

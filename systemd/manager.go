@@ -26,6 +26,12 @@ type Manager interface {
 	// Start queues "be running": start when inactive, restart when the
 	// unit's files or EnvironmentFiles changed since it started, else nothing.
 	Start(ctx context.Context, units ...string) error
+	// Refresh queues "run with the current files if running": a restart
+	// when the unit runs and a file it was started from changed since,
+	// else nothing. A step that rewrites a daemon's configuration asks for
+	// it, so `run --step` alone reaches the daemon; starting the daemon is
+	// left to the step that owns it (enable-services).
+	Refresh(ctx context.Context, units ...string) error
 	// Stop queues "be stopped".
 	Stop(ctx context.Context, units ...string) error
 	// NeedReload records that unit files changed (WriteUnit calls it).

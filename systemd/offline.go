@@ -101,6 +101,13 @@ func (m *offlineManager) Start(_ context.Context, units ...string) error {
 	return nil
 }
 
+func (m *offlineManager) Refresh(_ context.Context, units ...string) error {
+	m.o.mu.Lock()
+	defer m.o.mu.Unlock()
+	m.recordAll("refresh", units)
+	return nil
+}
+
 func (m *offlineManager) Stop(_ context.Context, units ...string) error {
 	m.o.mu.Lock()
 	defer m.o.mu.Unlock()

@@ -1,0 +1,263 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heatstrap/heatstrap/config"
+	"github.com/heatstrap/heatstrap/examples"
+	"github.com/heatstrap/heatstrap/heat/heattest"
+	"github.com/heatstrap/heatstrap/ledger"
+)
+
+// Node addresses inside the container's own network namespace: the node's
+// private IP sits on a veth whose peer is in the same namespace, so etcd
+// can bind it and nothing leaves the namespace.
+const (
+	nodeIP   = "10.0.0.4"
+	heatAddr = "127.0.0.1:8004"
+	// dockerVolume is the Cinder id of the docker disk; Nova hands its
+	// first 20 characters to the guest as the virtio serial.
+	dockerVolume = "8a3b6f2e-4c1d-4e5f-9a7b-2c3d4e5f6a7b"
+)
+
+// node is a booted master with its docker disk (a loop device seen as
+// /dev/vdb) and its Heat wait condition, served by the emulator on the
+// container's loopback.
+type node struct {
+	*container
+	wc     *heattest.WaitCondition
+	heat   *heattest.Server
+	loop   string // host loop device behind /dev/vdb
+	params map[string]string
+}
+
+// masterParams are the example master's heat-params with what this
+// container can offer: no TLS (there is no Magnum to sign), the insecure
+// apiserver port, a one-member etcd, and the Heat emulator's handle.
+func masterParams(wc *heattest.WaitCondition) map[string]string {
+	return map[string]string{
+		"TLS_DISABLED":           "True",
+		"KUBE_API_PORT":          "8080",
+		"KUBE_NODE_IP":           nodeIP,
+		"ETCD_DISCOVERY_URL":     "",
+		"DOCKER_VOLUME":          dockerVolume,
+		"WAIT_CURL":              wc.CurlCLI(),
+		"WAIT_CONDITION_TIMEOUT": "900",
+	}
+}
+
+type nodeOpts struct {
+	set    map[string]string // heat-params overrides
+	noDisk bool              // leave /dev/disk/by-id without the volume's link
+}
+
+func bootNode(t *testing.T, name string, o nodeOpts) *node {
+	t.Helper()
+	f := need(t)
+	loop := attachLoop(t, 1<<30)
+	files := map[string]string{"/usr/bin/heatstrap": f.heatstrap}
+	for _, daemon := range []string{"kube-apiserver", "kubelet", "flanneld"} {
+		files["/usr/bin/"+daemon] = f.standin
+	}
+	c := bootContainer(t, f.rootfs, name, files, containerOpts{binds: []string{
+		loop + ":/dev/vdb",
+		// mount(8) resolves What=UUID=… by scanning /proc/partitions,
+		// which names the loop device: let it find that name too.
+		loop + ":" + loop,
+	}})
+	n := &node{container: c, loop: loop}
+	n.addNodeIP()
+	n.startHeat(t)
+	n.params = masterParams(n.wc)
+	for k, v := range o.set {
+		n.params[k] = v
+	}
+	n.writeParams()
+	if !o.noDisk {
+		n.plugDisk()
+	}
+	return n
+}
+
+func attachLoop(t *testing.T, size int64) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "vdb.img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, size); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("losetup", "-f", "--show", img).CombinedOutput()
+	if err != nil {
+		t.Fatalf("losetup: %v: %s", err, out)
+	}
+	dev := strings.TrimSpace(string(out))
+	t.Cleanup(func() { _ = exec.Command("losetup", "-d", dev).Run() })
+	return dev
+}
+
+func (n *node) addNodeIP() {
+	n.t.Helper()
+	ns := "/proc/" + strconv.Itoa(n.leader) + "/ns/net"
+	for _, args := range [][]string{
+		{"link", "add", "node0", "type", "veth", "peer", "name", "node0-peer"},
+		{"addr", "add", nodeIP + "/24", "dev", "node0"},
+		{"link", "set", "node0-peer", "up"},
+		{"link", "set", "node0", "up"},
+	} {
+		if out, err := exec.Command("nsenter", append([]string{"--net=" + ns, "ip"}, args...)...).CombinedOutput(); err != nil {
+			n.t.Fatalf("ip %v in the container: %v: %s", args, err, out)
+		}
+	}
+}
+
+// startHeat serves the emulator from the test process on the container's
+// 127.0.0.1:8004, so the agent's signals are checked by the same code the
+// heat package's tests use, and the test reads the wait condition directly.
+func (n *node) startHeat(t *testing.T) {
+	ln, err := listenIn("/proc/"+strconv.Itoa(n.leader)+"/ns/net", heatAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.heat = heattest.New(heattest.Options{PublicURL: "http://" + heatAddr, Logf: t.Logf})
+	srv := &http.Server{Handler: n.heat.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close(); n.heat.Close() })
+	n.wc = n.heat.CreateWaitCondition(heattest.WaitConditionSpec{
+		StackName: "k8s-e2e-kube_masters-abc-0-def", HandleName: "master_wait_handle",
+		WCName: "master_wait_condition", Timeout: 15 * time.Minute,
+	})
+}
+
+// writeParams puts heat-params where cloud-init would, 0644 as a careless
+// image leaves it: write-heat-params must make it 0600.
+func (n *node) writeParams() {
+	n.t.Helper()
+	text, err := examples.FS.ReadFile("master.heat-params")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	entries, _, err := config.ReadHeatParams("master.heat-params", text)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, e := range entries {
+		if v, ok := n.params[e.Key]; ok {
+			entries[i].Value = v
+			seen[e.Key] = true
+		}
+	}
+	for k, v := range n.params {
+		if !seen[k] {
+			entries = append(entries, config.Entry{Key: k, Value: v})
+		}
+	}
+	n.write("/etc/sysconfig/heat-params", config.RenderHeatParams(entries), 0o644)
+}
+
+// plugDisk plays udev's part for the docker disk, which nspawn cannot
+// run: the by-id link a virtio disk with the volume's serial gets.
+func (n *node) plugDisk() {
+	n.t.Helper()
+	dir := filepath.Join(n.live(), "dev/disk/by-id")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		n.t.Fatal(err)
+	}
+	if err := os.Symlink("../../vdb", filepath.Join(dir, "virtio-"+dockerVolume[:20])); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+// live is the container's root as its processes see it (its own /dev,
+// /run), reached through its PID 1.
+func (c *container) live() string { return "/proc/" + strconv.Itoa(c.leader) + "/root" }
+
+// agent runs heatstrap inside the container and returns its output and
+// exit code.
+func (n *node) agent(args ...string) (string, int) {
+	n.t.Helper()
+	return n.run(append([]string{"heatstrap"}, args...)...)
+}
+
+// waitWC waits for the wait condition to leave IN_PROGRESS.
+func (n *node) waitWC(d time.Duration) string {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	st, err := n.wc.WaitFor(ctx)
+	if err != nil {
+		out, _ := n.execOut("journalctl", "-u", "heatstrap", "--no-pager", "-n", "60")
+		n.t.Fatalf("wait condition still %s after %s: %v\n%s", st, d, err, out)
+	}
+	return st
+}
+
+// ledger reads the agent's status file from the container.
+func (n *node) ledger() *ledger.Ledger {
+	n.t.Helper()
+	l, err := readLedger(n.root)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return l
+}
+
+func readLedger(root string) (*ledger.Ledger, error) {
+	b, err := os.ReadFile(filepath.Join(root, "var/lib/heatstrap/status.json"))
+	if err != nil {
+		return nil, err
+	}
+	var l ledger.Ledger
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// unitFacts is what tells a restart (InvocationID) and a state change.
+func (n *node) unitFacts(units []string) map[string]string {
+	n.t.Helper()
+	out := map[string]string{}
+	for _, u := range units {
+		out[u] = strings.TrimSpace(n.must("systemctl", "show", u, "-p", "ActiveState", "-p", "InvocationID", "--value"))
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var errNoEntry = errors.New("no signal entry")
+
+// entry is the one signal the agent's stable id left on the handle.
+func (n *node) entry() (heattest.Entry, error) {
+	md := n.wc.Metadata()
+	if len(md) != 1 {
+		return heattest.Entry{}, errNoEntry
+	}
+	for _, e := range md {
+		return e, nil
+	}
+	return heattest.Entry{}, errNoEntry
+}

@@ -29,7 +29,7 @@ var networkService = Step{
 		start, _ := dockerExecStart(e)
 		return []string{e.Settings.AgentPath, "docker-exec-start=" + start}
 	},
-	When:    flannelOn,
+	When: flannelOn,
 	Run: func(ctx context.Context, e *Env) error {
 		if err := e.ensureUnits("flanneld.service"); err != nil {
 			return err

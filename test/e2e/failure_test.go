@@ -35,7 +35,7 @@ func TestMasterFailureThenFix(t *testing.T) {
 		t.Errorf("FAILURE took %s: a failed unit must fail its gate at once", took)
 	}
 	waitFor(t, 30*time.Second, "heatstrap.service to end", func() bool {
-		s, _ := n.execOut("systemctl", "show", "heatstrap", "-p", "ActiveState", "--value")
+		s, _ := n.Exec("systemctl", "show", "heatstrap", "-p", "ActiveState", "--value")
 		return strings.TrimSpace(s) != "activating"
 	})
 	if out, code := n.agent("status"); code != 1 || !strings.Contains(out, "overall: failed") {

@@ -25,12 +25,12 @@ func TestKill9MidStep(t *testing.T) {
 		return s != nil && s.State == ledger.Running
 	})
 	// The run's progress, as sd_notify told systemd.
-	if st := n.must("systemctl", "show", "heatstrap", "-p", "StatusText", "--value"); strings.TrimSpace(st) != step+" (7/19)" {
+	if st := n.Must("systemctl", "show", "heatstrap", "-p", "StatusText", "--value"); strings.TrimSpace(st) != step+" (7/19)" {
 		t.Errorf("StatusText %q, want %q", strings.TrimSpace(st), step+" (7/19)")
 	}
-	n.must("systemctl", "kill", "--signal=KILL", "heatstrap.service")
+	n.Must("systemctl", "kill", "--signal=KILL", "heatstrap.service")
 	waitFor(t, 10*time.Second, "heatstrap.service to die", func() bool {
-		s, _ := n.execOut("systemctl", "show", "heatstrap", "-p", "Result", "--value")
+		s, _ := n.Exec("systemctl", "show", "heatstrap", "-p", "Result", "--value")
 		return strings.TrimSpace(s) == "signal"
 	})
 	if s := n.ledgerStep(step); s == nil || s.State != ledger.Running {
@@ -77,7 +77,7 @@ func TestKill9MidStep(t *testing.T) {
 // not there yet.
 func (n *node) ledgerStep(name string) *ledger.Step {
 	n.t.Helper()
-	l, err := readLedger(n.root)
+	l, err := readLedger(n.Root)
 	if err != nil {
 		return nil
 	}

@@ -40,7 +40,7 @@ func TestMasterBootstrap(t *testing.T) {
 		t.Errorf("launch took %s; it must return at once", launched)
 	}
 	if st := n.waitWC(3 * time.Minute); st != heattest.StatusComplete {
-		out, _ := n.execOut("journalctl", "-u", "heatstrap", "--no-pager", "-n", "40")
+		out, _ := n.Exec("journalctl", "-u", "heatstrap", "--no-pager", "-n", "40")
 		t.Fatalf("wait condition %s, want COMPLETE\n%s", st, out)
 	}
 	t.Logf("launch to SUCCESS: %s", time.Since(start).Round(time.Millisecond))
@@ -57,10 +57,10 @@ func TestMasterBootstrap(t *testing.T) {
 		t.Errorf("signal entry %+v (data %v)", e, data)
 	}
 	waitFor(t, 30*time.Second, "heatstrap.service to finish", func() bool {
-		s, _ := n.execOut("systemctl", "show", "heatstrap", "-p", "ActiveState", "--value")
+		s, _ := n.Exec("systemctl", "show", "heatstrap", "-p", "ActiveState", "--value")
 		return strings.TrimSpace(s) == "inactive"
 	})
-	if r := strings.TrimSpace(n.must("systemctl", "show", "heatstrap", "-p", "Result", "--value")); r != "success" {
+	if r := strings.TrimSpace(n.Must("systemctl", "show", "heatstrap", "-p", "Result", "--value")); r != "success" {
 		t.Errorf("heatstrap.service Result=%s", r)
 	}
 
@@ -100,7 +100,7 @@ func TestMasterBootstrap(t *testing.T) {
 	// objects: 409 is success).
 	want := map[string]bool{"kube-apiserver.service": true, "kubelet.service": true}
 	for _, u := range []string{"kube-apiserver.service", "kubelet.service"} {
-		for _, dep := range strings.Fields(n.must("systemctl", "show", u, "-p", "RequiredBy", "-p", "BoundBy", "--value")) {
+		for _, dep := range strings.Fields(n.Must("systemctl", "show", u, "-p", "RequiredBy", "-p", "BoundBy", "--value")) {
 			want[dep] = true
 		}
 	}
@@ -110,7 +110,7 @@ func TestMasterBootstrap(t *testing.T) {
 			t.Errorf("%s restarted=%v, want %v (%s => %s)", u, restarted, want, before[u], after[u])
 		}
 	}
-	if out := n.must("systemctl", "show", "kube-apiserver", "-p", "MainPID", "--value"); !strings.Contains(n.must("cat", "/proc/"+strings.TrimSpace(out)+"/cmdline"), "--allow_privileged=false") {
+	if out := n.Must("systemctl", "show", "kube-apiserver", "-p", "MainPID", "--value"); !strings.Contains(n.Must("cat", "/proc/"+strings.TrimSpace(out)+"/cmdline"), "--allow_privileged=false") {
 		t.Errorf("kube-apiserver does not run with --allow_privileged=false")
 	}
 }
@@ -119,37 +119,37 @@ func TestMasterBootstrap(t *testing.T) {
 func checkMasterUp(t *testing.T, n *node) {
 	t.Helper()
 	for _, u := range masterUnits {
-		if s := strings.TrimSpace(n.must("systemctl", "is-enabled", u)); s != "enabled" {
+		if s := strings.TrimSpace(n.Must("systemctl", "is-enabled", u)); s != "enabled" {
 			t.Errorf("%s is %s, want enabled", u, s)
 		}
-		if s, _ := n.run("systemctl", "is-active", u); strings.TrimSpace(s) != "active" {
+		if s, _ := n.Run("systemctl", "is-active", u); strings.TrimSpace(s) != "active" {
 			t.Errorf("%s is %s, want active", u, strings.TrimSpace(s))
 		}
 	}
-	if out := n.must("etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"); !strings.Contains(out, "is healthy") {
+	if out := n.Must("etcdctl", "--endpoints=http://127.0.0.1:2379", "endpoint", "health"); !strings.Contains(out, "is healthy") {
 		t.Errorf("etcd: %s", out)
 	}
-	if out := n.must("etcdctl", "--endpoints=http://127.0.0.1:2379", "get", "--print-value-only", "/atomic.io/network/config"); !strings.Contains(out, `"Network": "10.100.0.0/16"`) && !strings.Contains(out, `"Network":"10.100.0.0/16"`) {
+	if out := n.Must("etcdctl", "--endpoints=http://127.0.0.1:2379", "get", "--print-value-only", "/atomic.io/network/config"); !strings.Contains(out, `"Network": "10.100.0.0/16"`) && !strings.Contains(out, `"Network":"10.100.0.0/16"`) {
 		t.Errorf("flannel network config in etcd: %q", out)
 	}
 	// Real dockerd, overlay2 on the xfs heatstrap made on the Cinder disk.
-	if out := n.must("findmnt", "-n", "-o", "SOURCE,FSTYPE", "/var/lib/docker"); !strings.Contains(out, "xfs") {
+	if out := n.Must("findmnt", "-n", "-o", "SOURCE,FSTYPE", "/var/lib/docker"); !strings.Contains(out, "xfs") {
 		t.Errorf("/var/lib/docker is mounted from %q", out)
 	}
-	info := n.must("docker", "info", "--format", "{{.Driver}} {{.DriverStatus}}")
+	info := n.Must("docker", "info", "--format", "{{.Driver}} {{.DriverStatus}}")
 	if !strings.HasPrefix(info, "overlay2") || !strings.Contains(info, "xfs") {
 		t.Errorf("docker storage: %s", info)
 	}
 	// docker's bridge is in the node's flannel subnet.
-	env := n.must("cat", "/run/flannel/subnet.env")
+	env := n.Must("cat", "/run/flannel/subnet.env")
 	subnet := regexp.MustCompile(`FLANNEL_SUBNET=(\S+)`).FindStringSubmatch(env)
 	if subnet == nil {
 		t.Fatalf("no FLANNEL_SUBNET in %s", env)
 	}
-	if out := n.must("ip", "-o", "-4", "addr", "show", "docker0"); !strings.Contains(out, subnet[1]) {
+	if out := n.Must("ip", "-o", "-4", "addr", "show", "docker0"); !strings.Contains(out, subnet[1]) {
 		t.Errorf("docker0 is %s, want flannel's %s", strings.TrimSpace(out), subnet[1])
 	}
-	fi, err := os.Stat(filepath.Join(n.root, "etc/sysconfig/heat-params"))
+	fi, err := os.Stat(filepath.Join(n.Root, "etc/sysconfig/heat-params"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("heat-params mode: %v %v", fi.Mode(), err)
 	}
@@ -177,7 +177,7 @@ func checkLedgerDone(t *testing.T, l *ledger.Ledger) {
 // console (a VM's serial log) has its lines.
 func checkLogs(t *testing.T, n *node) {
 	t.Helper()
-	out := n.must("journalctl", "-u", "heatstrap", "-o", "json", "--no-pager", "STEP=configure-etcd", "RESULT=succeeded")
+	out := n.Must("journalctl", "-u", "heatstrap", "-o", "json", "--no-pager", "STEP=configure-etcd", "RESULT=succeeded")
 	var rec map[string]any
 	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &rec); err != nil {
 		t.Fatalf("no journal entry with STEP=configure-etcd RESULT=succeeded: %v\n%s", err, out)
@@ -185,11 +185,11 @@ func checkLogs(t *testing.T, n *node) {
 	if msg, _ := rec["MESSAGE"].(string); !strings.HasPrefix(msg, "step succeeded ") || !strings.Contains(msg, "step=configure-etcd") {
 		t.Errorf("journal MESSAGE %q", msg)
 	}
-	all := n.must("journalctl", "-u", "heatstrap", "-o", "cat", "--no-pager")
+	all := n.Must("journalctl", "-u", "heatstrap", "-o", "cat", "--no-pager")
 	if c := strings.Count(all, "step succeeded step=configure-etcd"); c != 1 {
 		t.Errorf("the journal has the configure-etcd line %d times, want once:\n%s", c, all)
 	}
-	console, _ := os.ReadFile(filepath.Join(n.dir, "console.log"))
+	console, _ := os.ReadFile(filepath.Join(n.Dir, "console.log"))
 	for _, want := range []string{`msg="step succeeded" step=configure-etcd`, `msg="Heat signal delivered" status=SUCCESS`} {
 		if !strings.Contains(string(console), want) {
 			t.Errorf("console lacks %q", want)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/heatstrap/heatstrap/config"
 	"github.com/heatstrap/heatstrap/examples"
 	"github.com/heatstrap/heatstrap/heat/heattest"
+	"github.com/heatstrap/heatstrap/internal/nspawn"
 	"github.com/heatstrap/heatstrap/ledger"
 )
 
@@ -34,7 +34,8 @@ const (
 // /dev/vdb) and its Heat wait condition, served by the emulator on the
 // container's loopback.
 type node struct {
-	*container
+	*nspawn.Container
+	t      *testing.T
 	wc     *heattest.WaitCondition
 	heat   *heattest.Server
 	loop   string // host loop device behind /dev/vdb
@@ -69,13 +70,13 @@ func bootNode(t *testing.T, name string, o nodeOpts) *node {
 	for _, daemon := range []string{"kube-apiserver", "kubelet", "flanneld"} {
 		files["/usr/bin/"+daemon] = f.standin
 	}
-	c := bootContainer(t, f.rootfs, name, files, containerOpts{binds: []string{
+	c := nspawn.Boot(t, f.rootfs, name, nspawn.Options{Files: files, Binds: []string{
 		loop + ":/dev/vdb",
 		// mount(8) resolves What=UUID=… by scanning /proc/partitions,
 		// which names the loop device: let it find that name too.
 		loop + ":" + loop,
 	}})
-	n := &node{container: c, loop: loop}
+	n := &node{Container: c, t: t, loop: loop}
 	n.addNodeIP()
 	n.startHeat(t)
 	n.params = masterParams(n.wc)
@@ -109,7 +110,7 @@ func attachLoop(t *testing.T, size int64) string {
 
 func (n *node) addNodeIP() {
 	n.t.Helper()
-	ns := "/proc/" + strconv.Itoa(n.leader) + "/ns/net"
+	ns := n.NetNS()
 	for _, args := range [][]string{
 		{"link", "add", "node0", "type", "veth", "peer", "name", "node0-peer"},
 		{"addr", "add", nodeIP + "/24", "dev", "node0"},
@@ -126,7 +127,7 @@ func (n *node) addNodeIP() {
 // 127.0.0.1:8004, so the agent's signals are checked by the same code the
 // heat package's tests use, and the test reads the wait condition directly.
 func (n *node) startHeat(t *testing.T) {
-	ln, err := listenIn("/proc/"+strconv.Itoa(n.leader)+"/ns/net", heatAddr)
+	ln, err := n.Listen(heatAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,14 +165,14 @@ func (n *node) writeParams() {
 			entries = append(entries, config.Entry{Key: k, Value: v})
 		}
 	}
-	n.write("/etc/sysconfig/heat-params", config.RenderHeatParams(entries), 0o644)
+	n.Write("/etc/sysconfig/heat-params", config.RenderHeatParams(entries), 0o644)
 }
 
 // plugDisk plays udev's part for the docker disk, which nspawn cannot
 // run: the by-id link a virtio disk with the volume's serial gets.
 func (n *node) plugDisk() {
 	n.t.Helper()
-	dir := filepath.Join(n.live(), "dev/disk/by-id")
+	dir := filepath.Join(n.Live(), "dev/disk/by-id")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		n.t.Fatal(err)
 	}
@@ -180,15 +181,11 @@ func (n *node) plugDisk() {
 	}
 }
 
-// live is the container's root as its processes see it (its own /dev,
-// /run), reached through its PID 1.
-func (c *container) live() string { return "/proc/" + strconv.Itoa(c.leader) + "/root" }
-
 // agent runs heatstrap inside the container and returns its output and
 // exit code.
 func (n *node) agent(args ...string) (string, int) {
 	n.t.Helper()
-	return n.run(append([]string{"heatstrap"}, args...)...)
+	return n.Run(append([]string{"heatstrap"}, args...)...)
 }
 
 // waitWC waits for the wait condition to leave IN_PROGRESS.
@@ -198,7 +195,7 @@ func (n *node) waitWC(d time.Duration) string {
 	defer cancel()
 	st, err := n.wc.WaitFor(ctx)
 	if err != nil {
-		out, _ := n.execOut("journalctl", "-u", "heatstrap", "--no-pager", "-n", "60")
+		out, _ := n.Exec("journalctl", "-u", "heatstrap", "--no-pager", "-n", "60")
 		n.t.Fatalf("wait condition still %s after %s: %v\n%s", st, d, err, out)
 	}
 	return st
@@ -207,7 +204,7 @@ func (n *node) waitWC(d time.Duration) string {
 // ledger reads the agent's status file from the container.
 func (n *node) ledger() *ledger.Ledger {
 	n.t.Helper()
-	l, err := readLedger(n.root)
+	l, err := readLedger(n.Root)
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -231,7 +228,7 @@ func (n *node) unitFacts(units []string) map[string]string {
 	n.t.Helper()
 	out := map[string]string{}
 	for _, u := range units {
-		out[u] = strings.TrimSpace(n.must("systemctl", "show", u, "-p", "ActiveState", "-p", "InvocationID", "--value"))
+		out[u] = strings.TrimSpace(n.Must("systemctl", "show", u, "-p", "ActiveState", "-p", "InvocationID", "--value"))
 	}
 	return out
 }

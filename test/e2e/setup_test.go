@@ -11,16 +11,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 
+	"github.com/heatstrap/heatstrap/internal/nspawn"
 	"github.com/heatstrap/heatstrap/internal/testenv"
 )
 
-// fixtures are built once per test binary: the static agent, the
-// stand-ins and the cached rootfs.
+// fixtures are built once per test binary: the static agent and the
+// stand-ins; the rootfs is nspawn's cached one.
 type fixtures struct {
 	heatstrap, standin string
 	rootfs             string
@@ -39,13 +38,13 @@ func need(t *testing.T) fixtures {
 	if testing.Short() {
 		t.Skip("boots containers; not in -short")
 	}
-	testenv.NeedRoot(t, "boots systemd-nspawn containers and attaches loop devices")
-	testenv.NeedTools(t, "apt-get install systemd-container debootstrap util-linux iproute2",
-		"systemd-nspawn", "debootstrap", "nsenter", "losetup", "ip")
+	rootfs := nspawn.Rootfs(t)
+	testenv.NeedTools(t, "apt-get install util-linux iproute2 xfsprogs", "losetup", "ip", "mkfs.xfs")
 	fixOnce.Do(func() { fix, fixErr = build() })
 	if fixErr != nil {
 		t.Fatal(fixErr)
 	}
+	fix.rootfs = rootfs
 	return fix
 }
 
@@ -64,15 +63,6 @@ func build() (fixtures, error) {
 			return f, &buildError{pkg, err, string(b)}
 		}
 	}
-	_, self, _, _ := runtime.Caller(0)
-	out, err := exec.Command("bash", filepath.Join(filepath.Dir(self), "mkrootfs.sh")).Output()
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return f, &buildError{"mkrootfs.sh", err, string(ee.Stderr)}
-		}
-		return f, err
-	}
-	f.rootfs = strings.TrimSpace(string(out))
 	return f, nil
 }
 

@@ -18,11 +18,11 @@ var (
 
 // tree is path -> what a write would change: type, mode, owner, size,
 // mtime, link target.
-func (c *container) tree() map[string]string {
-	c.t.Helper()
+func (n *node) tree() map[string]string {
+	n.t.Helper()
 	out := map[string]string{}
 	for _, dir := range treeDirs {
-		base := c.live()
+		base := n.Live()
 		err := filepath.WalkDir(filepath.Join(base, dir), func(p string, d fs.DirEntry, err error) error {
 			if os.IsNotExist(err) {
 				return nil
@@ -48,7 +48,7 @@ func (c *container) tree() map[string]string {
 			return nil
 		})
 		if err != nil {
-			c.t.Fatal(err)
+			n.t.Fatal(err)
 		}
 	}
 	return out

@@ -1,4 +1,4 @@
-package e2e
+package nspawn
 
 import (
 	"fmt"
@@ -9,10 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// listenIn opens a TCP listener inside the network namespace at nsPath
-// (e.g. /proc/PID/ns/net). A socket belongs to the namespace it was made
-// in, so the test's own HTTP server answers on the container's loopback
-// and is reachable from nowhere else.
+// Listen opens a TCP listener inside the container's network namespace. A
+// socket belongs to the namespace it was made in, so a test's own server
+// answers on the container's loopback and is reachable from nowhere else.
+func (c *Container) Listen(addr string) (net.Listener, error) { return listenIn(c.NetNS(), addr) }
+
 func listenIn(nsPath, addr string) (net.Listener, error) {
 	type result struct {
 		ln  net.Listener

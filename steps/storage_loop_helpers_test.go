@@ -1,7 +1,7 @@
 package steps
 
 // Helpers of the loop-device tests (storage_loop_test.go,
-// storage_loop_more_test.go).
+// storage_loop_lvm_test.go).
 
 import (
 	"bytes"
@@ -161,12 +161,23 @@ type storageRun struct {
 // rec (a new recorder if nil) as the command seam.
 func runStorageOn(t *testing.T, n *testNode, dev string, rec *recorder) storageRun {
 	t.Helper()
+	return runStorageWith(t, n, dev, rec, false)
+}
+
+// runStorageWith is runStorageOn that, with full, hands the step every
+// heat-param, secrets included, instead of only its Reads. It logs at
+// debug level either way.
+func runStorageWith(t *testing.T, n *testNode, dev string, rec *recorder, full bool) storageRun {
+	t.Helper()
 	if rec == nil {
 		rec = &recorder{t: t, dev: dev}
 	}
 	e, changes := storageEnv(n, rec)
+	if full {
+		e.Params = n.params
+	}
 	var logged bytes.Buffer
-	e.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	e.Log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if why := storageWhen(e); why != "" {
 		t.Fatalf("skipped: %s", why)
 	}
@@ -211,7 +222,8 @@ func mountArgs(t *testing.T, args ...string) (dir string, done func()) {
 }
 
 // mountAsSystemd mounts what the rendered mount unit names, the way
-// systemd's mount unit runs mount(8): mount What Where -t Type -o Options.
+// systemd runs mount(8) for it: mount What Where -t Type -o Options, with
+// Where inside the node's root.
 func mountAsSystemd(t *testing.T, n *testNode) (dir string, done func()) {
 	t.Helper()
 	opts, err := unit.DeserializeOptions(strings.NewReader(n.read("/etc/systemd/system/" + dockerMountUnit)))
@@ -227,9 +239,37 @@ func mountAsSystemd(t *testing.T, n *testNode) (dir string, done func()) {
 	if m["Where"] != dockerRoot || m["What"] == "" || m["Type"] == "" {
 		t.Fatalf("mount unit: %v", m)
 	}
-	return mountArgs(t, m["What"], "-t", m["Type"], "-o", m["Options"])
+	dir = n.hostPath(m["Where"])
+	sh(t, "mount", m["What"], dir, "-t", m["Type"], "-o", m["Options"])
+	var once sync.Once
+	done = func() {
+		once.Do(func() {
+			if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+				t.Errorf("umount %s: %v %s", dir, err, out)
+			}
+		})
+	}
+	t.Cleanup(done)
+	return dir, done
 }
 
+// noSecrets fails the test if any heat-params secret shows in texts.
+func noSecrets(t *testing.T, n *testNode, texts map[string]string) {
+	t.Helper()
+	secrets := n.params.SecretValues()
+	if len(secrets) == 0 {
+		t.Fatal("the test node's heat-params hold no secret: nothing to look for")
+	}
+	for what, text := range texts {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s shows a secret (%.6s…)", what, s)
+			}
+		}
+	}
+}
+
+// describeOn is what `plan` shows for the step on this node.
 func describeOn(t *testing.T, n *testNode, dev string) string {
 	e, _ := storageEnv(n, &recorder{t: t, dev: dev})
 	return configureDockerStorage.Describe(context.Background(), e) // what `plan` calls

@@ -2,11 +2,15 @@ package steps
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -235,4 +239,106 @@ func TestStorageDriverFedoraStyle(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `sets "storage-driver", and this image's docker also gets --storage-driver`) {
 		t.Errorf("conflict: %v", err)
 	}
+}
+
+// A second run of the driver configuration changes nothing (bytes, modes,
+// mtimes, inodes), on each kind of image.
+func TestStorageConfigRerunQuiet(t *testing.T) {
+	for _, c := range []struct {
+		name, seedPath, seed string
+		apply                func(*Env) error
+	}{
+		{"daemon.json created", "", "", func(e *Env) error { return configureDriver(e, "overlay2") }},
+		{"daemon.json merged", daemonJSON, `{"debug": true, "storage-driver": "devicemapper"}`, func(e *Env) error { return configureDriver(e, "overlay2") }},
+		{"fedora overlay2", dssConfig, "# shipped\n", func(e *Env) error { return configureDriver(e, "overlay2") }},
+		{"fedora devicemapper", dssConfig, "# shipped\n", configureDeviceMapper},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := newTestNode(t, config.RoleMinion, nil)
+			if c.seedPath != "" {
+				n.write(c.seedPath, c.seed, 0o644)
+			}
+			e, log := storageEnv(n, noCommands{t})
+			if err := c.apply(e); err != nil {
+				t.Fatal(err)
+			}
+			if len(log.Paths()) == 0 {
+				t.Fatal("first run wrote nothing")
+			}
+			before := treeState(t, n.root)
+			e, log = storageEnv(n, noCommands{t})
+			if err := c.apply(e); err != nil {
+				t.Fatal(err)
+			}
+			sameTree(t, "rerun", before, treeState(t, n.root))
+			if len(log.Paths()) > 0 {
+				t.Errorf("rerun changed %v", log.Paths())
+			}
+		})
+	}
+}
+
+// treeState records, for every path under root, what any write would
+// change: bytes (sha256), mode, mtime and inode (an atomic rewrite of the
+// same bytes still makes a new inode), and symlink targets.
+func treeState(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		st, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		v := fmt.Sprintf("%v ino=%d mtime=%d", st.Mode(), st.Sys().(*syscall.Stat_t).Ino, st.ModTime().UnixNano())
+		switch {
+		case st.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			v += " → " + target
+		case st.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			v += fmt.Sprintf(" sha256=%x", sha256.Sum256(b))
+		}
+		m[strings.TrimPrefix(p, root)] = v
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// sameTree fails the test for every path that appeared, vanished or
+// changed between two treeStates.
+func sameTree(t *testing.T, what string, before, after map[string]string) {
+	t.Helper()
+	for p, v := range after {
+		if w, ok := before[p]; !ok {
+			t.Errorf("%s created %s", what, p)
+		} else if w != v {
+			t.Errorf("%s changed %s:\n  %s\n→ %s", what, p, w, v)
+		}
+	}
+	for p := range before {
+		if _, ok := after[p]; !ok {
+			t.Errorf("%s removed %s", what, p)
+		}
+	}
+}
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	st, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Sys().(*syscall.Stat_t).Ino
 }

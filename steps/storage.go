@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/heatstrap/heatstrap/config"
@@ -174,16 +175,28 @@ func erase(ctx context.Context, e *Env, dev disk.Device, d disk.Decision) error 
 	}
 	e.Log.Warn("wiping the docker storage device (DOCKER_STORAGE_WIPE=true)", "device", dev.String(), "held", d.Found())
 	if err := disk.WipeAll(ctx, e.Exec, dev.Host); err != nil {
-		return fmt.Errorf("wipe %s: %w; nothing was formatted (a device in use, e.g. mounted, cannot be wiped: unmount it first)", dev, err)
+		return fmt.Errorf("wipe %s: %w; nothing was formatted%s", dev, err, busyHint(err, dev, d.Probe))
 	}
 	p, err := disk.ProbeDevice(ctx, e.Exec, dev.Host)
 	if err != nil {
 		return err
 	}
 	if !p.Blank() {
-		return fmt.Errorf("%s still holds %s after wipefs; nothing was formatted", dev, p)
+		return fmt.Errorf("%s still holds %s after wipefs --all; nothing was formatted; see what is left with: wipefs %s", dev, p, dev.Node)
 	}
 	return nil
+}
+
+// busyHint says how to free a device that wipefs could not open
+// exclusively: something holds it, and which thing depends on what it is.
+func busyHint(err error, dev disk.Device, p disk.Probe) string {
+	if !strings.Contains(err.Error(), "busy") {
+		return ""
+	}
+	if p.PV != nil && p.PV.VG != "" {
+		return fmt.Sprintf(" (it is in use: deactivate volume group %q first, vgchange -an %s)", p.PV.VG, p.PV.VG)
+	}
+	return fmt.Sprintf(" (it is in use: unmount it first; findmnt --source %s shows where)", dev.Node)
 }
 
 func (sp storagePlan) overlay(ctx context.Context, e *Env, dev disk.Device, d disk.Decision) error {

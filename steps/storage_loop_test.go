@@ -183,7 +183,7 @@ func TestStorageLoopExt4RefusedThenWiped(t *testing.T) {
 	_, unmount = mountUUID(t, ext4.UUID)
 	r = runStorageOn(t, n, dev, nil)
 	unmount()
-	if r.err == nil || !strings.Contains(r.err.Error(), "wipe /dev/vdb") || !strings.Contains(r.err.Error(), "Device or resource busy") || !strings.Contains(r.err.Error(), "nothing was formatted") {
+	if r.err == nil || !strings.Contains(r.err.Error(), "wipe /dev/vdb") || !strings.Contains(r.err.Error(), "Device or resource busy") || !strings.HasSuffix(r.err.Error(), "nothing was formatted (it is in use: unmount it first; findmnt --source /dev/vdb shows where)") {
 		t.Errorf("wipe while mounted: %v", r.err)
 	}
 	if r.rec.ran("mkfs") {

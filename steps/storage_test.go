@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/heatstrap/heatstrap/command"
 	"github.com/heatstrap/heatstrap/config"
+	"github.com/heatstrap/heatstrap/disk"
 	"github.com/heatstrap/heatstrap/hostfs"
 )
 
@@ -238,6 +240,28 @@ func TestStorageDriverFedoraStyle(t *testing.T) {
 	err := configureDriver(e, "overlay2")
 	if err == nil || !strings.Contains(err.Error(), `sets "storage-driver", and this image's docker also gets --storage-driver`) {
 		t.Errorf("conflict: %v", err)
+	}
+}
+
+// wipefs fails with EBUSY when something holds the device; the hint
+// names that thing. LVM's hold needs device-mapper (a VM), so the message
+// is checked here.
+func TestBusyHint(t *testing.T) {
+	dev := disk.Device{Name: "/dev/disk/by-id/virtio-x", Node: "/dev/vdb"}
+	busy := errors.New("wipefs: error: /dev/vdb: probing initialization failed: Device or resource busy")
+	pv := disk.Probe{Type: "LVM2_member", PV: &disk.PV{VG: "data", MDACount: 1}}
+	for _, c := range []struct {
+		err  error
+		p    disk.Probe
+		want string
+	}{
+		{busy, pv, ` (it is in use: deactivate volume group "data" first, vgchange -an data)`},
+		{busy, disk.Probe{Type: "ext4"}, " (it is in use: unmount it first; findmnt --source /dev/vdb shows where)"},
+		{errors.New(`exec: "wipefs": executable file not found in $PATH`), pv, ""},
+	} {
+		if got := busyHint(c.err, dev, c.p); got != c.want {
+			t.Errorf("%v, %+v:\n got %q\nwant %q", c.err, c.p, got, c.want)
+		}
 	}
 }
 

@@ -64,6 +64,15 @@ func TestStorageWhen(t *testing.T) {
 			t.Errorf("describe: %q", d)
 		}
 	}
+
+	// As the runner runs it: skipped with the reason; nothing written.
+	n := newTestNode(t, config.RoleMinion, map[string]string{"DOCKER_VOLUME_SIZE": "0"})
+	before := treeState(t, n.root)
+	skipped, err := n.run(configureDockerStorage)
+	if err != nil || skipped != "DOCKER_VOLUME_SIZE=0: no docker volume; docker keeps its storage on the root disk" {
+		t.Errorf("DOCKER_VOLUME_SIZE=0: skipped %q, err %v", skipped, err)
+	}
+	sameTree(t, "skipped step", before, treeState(t, n.root))
 }
 
 func TestStorageDeviceNeverAppears(t *testing.T) {

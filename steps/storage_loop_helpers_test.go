@@ -65,10 +65,28 @@ func newLoopDisk(t *testing.T, prep func(img string)) string {
 	if prep != nil {
 		prep(img)
 	}
-	dev := sh(t, "losetup", "--find", "--show", img)
+	// --partscan, as a VM's disk has: the kernel drops partitions left on
+	// this loop number by an earlier user when attaching, drops those
+	// partx adds when detaching, and lets wipefs --all re-read the table.
+	dev := sh(t, "losetup", "--find", "--show", "--partscan", img)
 	t.Cleanup(func() {
 		if out, err := exec.Command("losetup", "--detach", dev).CombinedOutput(); err != nil {
 			t.Errorf("losetup --detach %s: %v %s", dev, err, out)
+			return
+		}
+		// A device still open (mounted) is only marked to detach on
+		// last close: say so instead of leaking it quietly.
+		backing := "/sys/block/" + filepath.Base(dev) + "/loop/backing_file"
+		for try := 0; ; try++ {
+			b, err := os.ReadFile(backing)
+			if err != nil || !strings.HasPrefix(string(b), img) {
+				return
+			}
+			if try == 20 {
+				t.Errorf("%s is still attached to %s after losetup --detach (still open or mounted?)", dev, img)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 	return dev
@@ -198,27 +216,38 @@ func probeLoop(t *testing.T, dev string) disk.Probe {
 	return p
 }
 
-// mountUUID mounts the filesystem by UUID and unmounts it when done is
-// called or the test ends (before its temp dirs are removed).
-func mountUUID(t *testing.T, uuid string) (dir string, done func()) {
-	t.Helper()
-	return mountArgs(t, "UUID="+uuid)
-}
-
-func mountArgs(t *testing.T, args ...string) (dir string, done func()) {
+// mountDev mounts a block device on a new temp dir and unmounts it when
+// done is called or the test ends (before its temp dirs are removed). By
+// node, not UUID=: a UUID makes mount(8) open every block device of the
+// machine, other workers' included.
+func mountDev(t *testing.T, dev string) (dir string, done func()) {
 	t.Helper()
 	dir = t.TempDir()
+	return dir, mountAt(t, dir, dev)
+}
+
+// mountAt runs mount(8) with args then dir, and returns the unmount.
+func mountAt(t *testing.T, dir string, args ...string) (done func()) {
+	t.Helper()
 	sh(t, "mount", append(args, dir)...)
 	var once sync.Once
 	done = func() {
 		once.Do(func() {
 			if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
 				t.Errorf("umount %s: %v %s", dir, err, out)
+			} else if mounted(dir) {
+				t.Errorf("umount %s: still a mount point", dir)
 			}
 		})
 	}
 	t.Cleanup(done)
-	return dir, done
+	return done
+}
+
+// mounted: dir is on another filesystem than its parent.
+func mounted(dir string) bool {
+	var d, p syscall.Stat_t
+	return syscall.Stat(dir, &d) == nil && syscall.Stat(filepath.Dir(dir), &p) == nil && d.Dev != p.Dev
 }
 
 // mountAsSystemd mounts what the rendered mount unit names, the way
@@ -240,17 +269,7 @@ func mountAsSystemd(t *testing.T, n *testNode) (dir string, done func()) {
 		t.Fatalf("mount unit: %v", m)
 	}
 	dir = n.hostPath(m["Where"])
-	sh(t, "mount", m["What"], dir, "-t", m["Type"], "-o", m["Options"])
-	var once sync.Once
-	done = func() {
-		once.Do(func() {
-			if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-				t.Errorf("umount %s: %v %s", dir, err, out)
-			}
-		})
-	}
-	t.Cleanup(done)
-	return dir, done
+	return dir, mountAt(t, dir, "-t", m["Type"], "-o", m["Options"], m["What"])
 }
 
 // noSecrets fails the test if any heat-params secret shows in texts.

@@ -116,7 +116,7 @@ func TestStorageLoopBlankThenRerun(t *testing.T) {
 	if q := probeLoop(t, dev); q.UUID != p.UUID {
 		t.Errorf("UUID %s became %s", p.UUID, q.UUID)
 	}
-	dir, unmount = mountUUID(t, p.UUID)
+	dir, unmount = mountDev(t, dev)
 	if b, err := os.ReadFile(filepath.Join(dir, "survivor")); err != nil || string(b) != "still here" {
 		t.Errorf("file after rerun: %q %v", b, err)
 	}
@@ -147,7 +147,7 @@ func TestStorageLoopExt4RefusedThenWiped(t *testing.T) {
 	dev := newLoopDisk(t, nil)
 	sh(t, "mkfs.ext4", "-q", "-L", "data", dev)
 	ext4 := probeLoop(t, dev)
-	dir, unmount := mountUUID(t, ext4.UUID)
+	dir, unmount := mountDev(t, dev)
 	if err := os.WriteFile(filepath.Join(dir, "precious"), []byte("data"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestStorageLoopExt4RefusedThenWiped(t *testing.T) {
 	if p := probeLoop(t, dev); !disk.Same(p, ext4) {
 		t.Errorf("device changed: %+v", p)
 	}
-	dir, unmount = mountUUID(t, ext4.UUID)
+	dir, unmount = mountDev(t, dev)
 	if b, err := os.ReadFile(filepath.Join(dir, "precious")); err != nil || string(b) != "data" {
 		t.Errorf("data: %q %v", b, err)
 	}
@@ -180,7 +180,7 @@ func TestStorageLoopExt4RefusedThenWiped(t *testing.T) {
 	// wipefs itself refuses (it opens the device exclusively).
 	n = newTestNode(t, config.RoleMinion, map[string]string{"DOCKER_STORAGE_WIPE": "true"})
 	plug(t, n, dev, byIDName)
-	_, unmount = mountUUID(t, ext4.UUID)
+	_, unmount = mountDev(t, dev)
 	r = runStorageOn(t, n, dev, nil)
 	unmount()
 	if r.err == nil || !strings.Contains(r.err.Error(), "wipe /dev/vdb") || !strings.Contains(r.err.Error(), "Device or resource busy") || !strings.HasSuffix(r.err.Error(), "nothing was formatted (it is in use: unmount it first; findmnt --source /dev/vdb shows where)") {
@@ -270,7 +270,7 @@ func TestStorageLoopPartitionedRefused(t *testing.T) {
 			part := addPartitions(t, dev)[0]
 			sh(t, "mkfs.ext4", "-q", "-L", "part1", part)
 			partFS := probeLoop(t, part)
-			dir, unmount := mountUUID(t, partFS.UUID)
+			dir, unmount := mountDev(t, part)
 			if err := os.WriteFile(filepath.Join(dir, "precious"), []byte("data"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -291,7 +291,7 @@ func TestStorageLoopPartitionedRefused(t *testing.T) {
 			if p := probeLoop(t, part); !disk.Same(p, partFS) {
 				t.Errorf("partition changed: %+v", p)
 			}
-			dir, unmount = mountUUID(t, partFS.UUID)
+			dir, unmount = mountDev(t, part)
 			if b, err := os.ReadFile(filepath.Join(dir, "precious")); err != nil || string(b) != "data" {
 				t.Errorf("data: %q %v", b, err)
 			}

@@ -21,7 +21,8 @@ import (
 //	        blank → format; ours → reuse; else refuse, or wipe when
 //	        DOCKER_STORAGE_WIPE=true; re-probed right before wipefs/mkfs
 //	overlay2/overlay  xfs (ftype=1, label hs-docker) mounted at
-//	        /var/lib/docker by var-lib-docker.mount; the driver goes into
+//	        /var/lib/docker by var-lib-docker.mount, which docker.service
+//	        requires (and a drop-in of it too); the driver goes into
 //	        /etc/docker/daemon.json or, on Fedora-style images, the sysconfig
 //	        files (storage_config.go)
 //	devicemapper      PV + VG "docker" and VG=docker for docker-storage-setup
@@ -40,10 +41,11 @@ var configureDockerStorage = Step{
 }
 
 const (
-	dockerLabel     = "hs-docker" // ≤ 12 characters (xfs)
-	dockerVG        = "docker"
-	dockerRoot      = "/var/lib/docker"
-	dockerMountUnit = "var-lib-docker.mount" // systemd-escape --path /var/lib/docker
+	dockerLabel      = "hs-docker" // ≤ 12 characters (xfs)
+	dockerVG         = "docker"
+	dockerRoot       = "/var/lib/docker"
+	dockerMountUnit  = "var-lib-docker.mount" // systemd-escape --path /var/lib/docker
+	dockerDropInName = "docker-storage.conf"  // in docker.service.d
 )
 
 // storageDeviceTimeout bounds the wait for the volume to show up (Mitaka:
@@ -218,7 +220,7 @@ func (sp storagePlan) overlay(ctx context.Context, e *Env, dev disk.Device, d di
 		}
 	}
 	warnHidden(e)
-	if err := e.writeUnits(mountUnit(p.UUID)); err != nil {
+	if err := e.writeUnits(mountUnit(p.UUID), dockerDropIn()); err != nil {
 		return err
 	}
 	if err := e.enableAndStart(ctx, dockerMountUnit); err != nil {

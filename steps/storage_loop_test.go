@@ -55,6 +55,7 @@ func TestStorageLoopBlankThenRerun(t *testing.T) {
 	unitText := n.read("/etc/systemd/system/" + dockerMountUnit)
 	mustContain(t, "mount unit", unitText,
 		"What=UUID="+p.UUID+"\n", "Where=/var/lib/docker\n", "Type=xfs\n", "Before=docker.service", "RequiredBy=docker.service\n")
+	mustContain(t, "docker drop-in", n.read("/etc/systemd/system/docker.service.d/"+dockerDropInName), "RequiresMountsFor=/var/lib/docker\n")
 	if _, err := os.Readlink(n.hostPath("/etc/systemd/system/docker.service.requires/" + dockerMountUnit)); err != nil {
 		t.Errorf("not enabled: %v", err)
 	}

@@ -129,7 +129,7 @@ func TestStorageDeviceMustBeAbsolute(t *testing.T) {
 func TestMountUnit(t *testing.T) {
 	n := newTestNode(t, config.RoleMinion, nil)
 	e, _ := storageEnv(n, noCommands{t})
-	if err := e.writeUnits(mountUnit("c3c1102e-43b0-4fbf-a982-03388be0a2d1")); err != nil {
+	if err := e.writeUnits(mountUnit("c3c1102e-43b0-4fbf-a982-03388be0a2d1"), dockerDropIn()); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.enableAndStart(context.Background(), dockerMountUnit); err != nil {
@@ -150,6 +150,9 @@ RequiredBy=docker.service
 `
 	if got := n.read("/etc/systemd/system/var-lib-docker.mount"); got != want {
 		t.Errorf("unit:\n%s\nwant:\n%s", got, want)
+	}
+	if got := n.read("/etc/systemd/system/docker.service.d/docker-storage.conf"); got != "[Unit]\nRequiresMountsFor=/var/lib/docker\n" {
+		t.Errorf("drop-in:\n%s", got)
 	}
 	link, err := os.Readlink(filepath.Join(n.root, "etc/systemd/system/docker.service.requires/var-lib-docker.mount"))
 	if err != nil || link != "/etc/systemd/system/var-lib-docker.mount" {

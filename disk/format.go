@@ -15,7 +15,7 @@ import (
 // WipeAll erases every signature on dev (wipefs -a): filesystem superblocks,
 // partition tables, LVM labels. Data blocks stay, but nothing finds them.
 func WipeAll(ctx context.Context, run command.Runner, dev string) error {
-	_, err := run.Run(ctx, command.Cmd{Name: "wipefs", Args: []string{"--all", dev}})
+	_, err := runTool(ctx, run, command.Cmd{Name: "wipefs", Args: []string{"--all", dev}})
 	return err
 }
 
@@ -31,7 +31,7 @@ func MakeXFS(ctx context.Context, run command.Runner, dev, label string) error {
 	if label == "" || len(label) > MaxXFSLabel {
 		return fmt.Errorf("xfs label %q: must be 1 to %d characters", label, MaxXFSLabel)
 	}
-	_, err := run.Run(ctx, command.Cmd{Name: "mkfs.xfs", Args: []string{"-q", "-K", "-L", label, "-n", "ftype=1", dev}})
+	_, err := runTool(ctx, run, command.Cmd{Name: "mkfs.xfs", Args: []string{"-q", "-K", "-L", label, "-n", "ftype=1", dev}})
 	return err
 }
 
@@ -39,13 +39,13 @@ func MakeXFS(ctx context.Context, run command.Runner, dev, label string) error {
 // before overwriting a signature, and with stdin at /dev/null the answer
 // is no.
 func MakePV(ctx context.Context, run command.Runner, dev string) error {
-	_, err := run.Run(ctx, command.Cmd{Name: "pvcreate", Args: []string{dev}})
+	_, err := runTool(ctx, run, command.Cmd{Name: "pvcreate", Args: []string{dev}})
 	return err
 }
 
 // MakeVG creates volume group vg on the physical volume dev.
 func MakeVG(ctx context.Context, run command.Runner, vg, dev string) error {
-	_, err := run.Run(ctx, command.Cmd{Name: "vgcreate", Args: []string{vg, dev}})
+	_, err := runTool(ctx, run, command.Cmd{Name: "vgcreate", Args: []string{vg, dev}})
 	return err
 }
 
@@ -54,10 +54,10 @@ func MakeVG(ctx context.Context, run command.Runner, vg, dev string) error {
 // call it where udevd runs. A bare `udevadm settle` could return before the
 // change event was even queued; the trigger queues it first.
 func Settle(ctx context.Context, run command.Runner, dev string) error {
-	if _, err := run.Run(ctx, command.Cmd{Name: "udevadm", Args: []string{"trigger", "--action=change", dev}, Timeout: 10 * time.Second}); err != nil {
+	if _, err := runTool(ctx, run, command.Cmd{Name: "udevadm", Args: []string{"trigger", "--action=change", dev}, Timeout: 10 * time.Second}); err != nil {
 		return err
 	}
-	_, err := run.Run(ctx, command.Cmd{Name: "udevadm", Args: []string{"settle", "--timeout=10"}, Timeout: 15 * time.Second})
+	_, err := runTool(ctx, run, command.Cmd{Name: "udevadm", Args: []string{"settle", "--timeout=10"}, Timeout: 15 * time.Second})
 	return err
 }
 
@@ -65,9 +65,9 @@ func Settle(ctx context.Context, run command.Runner, dev string) error {
 // /dev/disk/by-id links are (re)created, and waits for it (Mitaka ran a
 // bare `udevadm trigger` between its tries).
 func TriggerBlock(ctx context.Context, run command.Runner) error {
-	if _, err := run.Run(ctx, command.Cmd{Name: "udevadm", Args: []string{"trigger", "--action=change", "--subsystem-match=block"}, Timeout: 10 * time.Second}); err != nil {
+	if _, err := runTool(ctx, run, command.Cmd{Name: "udevadm", Args: []string{"trigger", "--action=change", "--subsystem-match=block"}, Timeout: 10 * time.Second}); err != nil {
 		return err
 	}
-	_, err := run.Run(ctx, command.Cmd{Name: "udevadm", Args: []string{"settle", "--timeout=5"}, Timeout: 10 * time.Second})
+	_, err := runTool(ctx, run, command.Cmd{Name: "udevadm", Args: []string{"settle", "--timeout=5"}, Timeout: 10 * time.Second})
 	return err
 }

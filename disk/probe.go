@@ -138,7 +138,7 @@ func ProbeDevice(ctx context.Context, run command.Runner, dev string) (Probe, er
 		return Probe{}, err
 	}
 	var p Probe
-	out, err := run.Run(ctx, command.Cmd{Name: "blkid", Args: []string{"-p", "-o", "export", dev}})
+	out, err := runTool(ctx, run, blkidCmd(dev))
 	switch code := command.ExitCode(err); {
 	case err == nil:
 		v := ParseBlkid(out)
@@ -149,7 +149,7 @@ func ProbeDevice(ctx context.Context, run command.Runner, dev string) (Probe, er
 	default:
 		return Probe{}, fmt.Errorf("probe %s: %w", dev, err)
 	}
-	out, err = run.Run(ctx, command.Cmd{Name: "wipefs", Args: []string{"--json", "--output", "OFFSET,TYPE,UUID,LABEL,USAGE", dev}})
+	out, err = runTool(ctx, run, wipefsListCmd(dev))
 	if err != nil {
 		return Probe{}, fmt.Errorf("probe %s: %w", dev, err)
 	}
@@ -157,7 +157,7 @@ func ProbeDevice(ctx context.Context, run command.Runner, dev string) (Probe, er
 		return Probe{}, fmt.Errorf("probe %s: wipefs: %w", dev, err)
 	}
 	if p.Type == "LVM2_member" {
-		out, err = run.Run(ctx, command.Cmd{Name: "pvs", Args: []string{"--reportformat", "json", "-o", "vg_name,pv_mda_count", dev}})
+		out, err = runTool(ctx, run, pvsCmd(dev))
 		if err != nil {
 			return Probe{}, fmt.Errorf("probe %s: %w", dev, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/heatstrap/heatstrap/config"
@@ -20,7 +21,8 @@ import (
 //	        blank → format; ours → reuse; else refuse, or wipe when
 //	        DOCKER_STORAGE_WIPE=true; re-probed right before wipefs/mkfs
 //	overlay2/overlay  xfs (ftype=1, label hs-docker) mounted at
-//	        /var/lib/docker by var-lib-docker.mount; the driver goes into
+//	        /var/lib/docker by var-lib-docker.mount, which docker.service
+//	        requires (and a drop-in of it too); the driver goes into
 //	        /etc/docker/daemon.json or, on Fedora-style images, the sysconfig
 //	        files (storage_config.go)
 //	devicemapper      PV + VG "docker" and VG=docker for docker-storage-setup
@@ -39,10 +41,11 @@ var configureDockerStorage = Step{
 }
 
 const (
-	dockerLabel     = "hs-docker" // ≤ 12 characters (xfs)
-	dockerVG        = "docker"
-	dockerRoot      = "/var/lib/docker"
-	dockerMountUnit = "var-lib-docker.mount" // systemd-escape --path /var/lib/docker
+	dockerLabel      = "hs-docker" // ≤ 12 characters (xfs)
+	dockerVG         = "docker"
+	dockerRoot       = "/var/lib/docker"
+	dockerMountUnit  = "var-lib-docker.mount" // systemd-escape --path /var/lib/docker
+	dockerDropInName = "docker-storage.conf"  // in docker.service.d
 )
 
 // storageDeviceTimeout bounds the wait for the volume to show up (Mitaka:
@@ -174,16 +177,28 @@ func erase(ctx context.Context, e *Env, dev disk.Device, d disk.Decision) error 
 	}
 	e.Log.Warn("wiping the docker storage device (DOCKER_STORAGE_WIPE=true)", "device", dev.String(), "held", d.Found())
 	if err := disk.WipeAll(ctx, e.Exec, dev.Host); err != nil {
-		return fmt.Errorf("wipe %s: %w; nothing was formatted (a device in use, e.g. mounted, cannot be wiped: unmount it first)", dev, err)
+		return fmt.Errorf("wipe %s: %w; nothing was formatted%s", dev, err, busyHint(err, dev, d.Probe))
 	}
 	p, err := disk.ProbeDevice(ctx, e.Exec, dev.Host)
 	if err != nil {
 		return err
 	}
 	if !p.Blank() {
-		return fmt.Errorf("%s still holds %s after wipefs; nothing was formatted", dev, p)
+		return fmt.Errorf("%s still holds %s after wipefs --all; nothing was formatted; see what is left with: wipefs %s", dev, p, dev.Node)
 	}
 	return nil
+}
+
+// busyHint says how to free a device that wipefs could not open
+// exclusively: something holds it, and which thing depends on what it is.
+func busyHint(err error, dev disk.Device, p disk.Probe) string {
+	if !strings.Contains(err.Error(), "busy") {
+		return ""
+	}
+	if p.PV != nil && p.PV.VG != "" {
+		return fmt.Sprintf(" (it is in use: deactivate volume group %q first, vgchange -an %s)", p.PV.VG, p.PV.VG)
+	}
+	return fmt.Sprintf(" (it is in use: unmount it first; findmnt --source %s shows where)", dev.Node)
 }
 
 func (sp storagePlan) overlay(ctx context.Context, e *Env, dev disk.Device, d disk.Decision) error {
@@ -205,7 +220,7 @@ func (sp storagePlan) overlay(ctx context.Context, e *Env, dev disk.Device, d di
 		}
 	}
 	warnHidden(e)
-	if err := e.writeUnits(mountUnit(p.UUID)); err != nil {
+	if err := e.writeUnits(mountUnit(p.UUID), dockerDropIn()); err != nil {
 		return err
 	}
 	if err := e.enableAndStart(ctx, dockerMountUnit); err != nil {

@@ -46,6 +46,19 @@ func mountUnit(uuid string) unitFile {
 	}}
 }
 
+// dockerDropIn makes docker.service require the mount from its own side
+// too. What it is for: a docker already running from the root disk's
+// /var/lib/docker (images where docker.io starts at boot) keeps its files
+// open there while the volume is mounted over them. A drop-in it was not
+// started with makes the queued start of enable-services a restart, so
+// docker comes back up on the volume (the mount unit alone is not one of
+// docker's files). On a rerun the drop-in is unchanged: no restart.
+func dockerDropIn() unitFile {
+	return unitFile{name: "docker.service", dropIn: dockerDropInName, opts: []*unit.UnitOption{
+		opt("Unit", "RequiresMountsFor", dockerRoot),
+	}}
+}
+
 // fedoraStyle is the rule for where docker's storage driver goes: an
 // image whose docker reads /etc/sysconfig/docker-storage(-setup) ships at
 // least one of the two files (Fedora/Atomic docker and

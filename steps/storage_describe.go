@@ -12,7 +12,7 @@ import (
 // describeStorage says what configure-docker-storage would do now, for
 // `heatstrap plan`, without acting: it looks for the device once (no wait,
 // no udev trigger) and runs only the read-only probes (blkid -p, wipefs
-// without --all, pvs).
+// without --all, pvs), through disk.ReadOnly, which refuses anything else.
 func describeStorage(ctx context.Context, e *Env) string {
 	if why := storageWhen(e); why != "" {
 		return "skip: " + why
@@ -26,7 +26,7 @@ func describeStorage(ctx context.Context, e *Env) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	p, err := disk.ProbeDevice(ctx, e.Exec, dev.Host)
+	p, err := disk.ProbeDevice(ctx, disk.ReadOnly(e.Exec), dev.Host)
 	if err != nil {
 		return "fail: " + err.Error()
 	}

@@ -1,7 +1,7 @@
 package steps
 
 // Helpers of the loop-device tests (storage_loop_test.go,
-// storage_loop_more_test.go).
+// storage_loop_lvm_test.go).
 
 import (
 	"bytes"
@@ -65,10 +65,28 @@ func newLoopDisk(t *testing.T, prep func(img string)) string {
 	if prep != nil {
 		prep(img)
 	}
-	dev := sh(t, "losetup", "--find", "--show", img)
+	// --partscan, as a VM's disk has: the kernel drops partitions left on
+	// this loop number by an earlier user when attaching, drops those
+	// partx adds when detaching, and lets wipefs --all re-read the table.
+	dev := sh(t, "losetup", "--find", "--show", "--partscan", img)
 	t.Cleanup(func() {
 		if out, err := exec.Command("losetup", "--detach", dev).CombinedOutput(); err != nil {
 			t.Errorf("losetup --detach %s: %v %s", dev, err, out)
+			return
+		}
+		// A device still open (mounted) is only marked to detach on
+		// last close: say so instead of leaking it quietly.
+		backing := "/sys/block/" + filepath.Base(dev) + "/loop/backing_file"
+		for try := 0; ; try++ {
+			b, err := os.ReadFile(backing)
+			if err != nil || !strings.HasPrefix(string(b), img) {
+				return
+			}
+			if try == 20 {
+				t.Errorf("%s is still attached to %s after losetup --detach (still open or mounted?)", dev, img)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 	return dev
@@ -161,12 +179,23 @@ type storageRun struct {
 // rec (a new recorder if nil) as the command seam.
 func runStorageOn(t *testing.T, n *testNode, dev string, rec *recorder) storageRun {
 	t.Helper()
+	return runStorageWith(t, n, dev, rec, false)
+}
+
+// runStorageWith is runStorageOn that, with full, hands the step every
+// heat-param, secrets included, instead of only its Reads. It logs at
+// debug level either way.
+func runStorageWith(t *testing.T, n *testNode, dev string, rec *recorder, full bool) storageRun {
+	t.Helper()
 	if rec == nil {
 		rec = &recorder{t: t, dev: dev}
 	}
 	e, changes := storageEnv(n, rec)
+	if full {
+		e.Params = n.params
+	}
 	var logged bytes.Buffer
-	e.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	e.Log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if why := storageWhen(e); why != "" {
 		t.Fatalf("skipped: %s", why)
 	}
@@ -187,31 +216,43 @@ func probeLoop(t *testing.T, dev string) disk.Probe {
 	return p
 }
 
-// mountUUID mounts the filesystem by UUID and unmounts it when done is
-// called or the test ends (before its temp dirs are removed).
-func mountUUID(t *testing.T, uuid string) (dir string, done func()) {
-	t.Helper()
-	return mountArgs(t, "UUID="+uuid)
-}
-
-func mountArgs(t *testing.T, args ...string) (dir string, done func()) {
+// mountDev mounts a block device on a new temp dir and unmounts it when
+// done is called or the test ends (before its temp dirs are removed). By
+// node, not UUID=: a UUID makes mount(8) open every block device of the
+// machine, other workers' included.
+func mountDev(t *testing.T, dev string) (dir string, done func()) {
 	t.Helper()
 	dir = t.TempDir()
+	return dir, mountAt(t, dir, dev)
+}
+
+// mountAt runs mount(8) with args then dir, and returns the unmount.
+func mountAt(t *testing.T, dir string, args ...string) (done func()) {
+	t.Helper()
 	sh(t, "mount", append(args, dir)...)
 	var once sync.Once
 	done = func() {
 		once.Do(func() {
 			if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
 				t.Errorf("umount %s: %v %s", dir, err, out)
+			} else if mounted(dir) {
+				t.Errorf("umount %s: still a mount point", dir)
 			}
 		})
 	}
 	t.Cleanup(done)
-	return dir, done
+	return done
+}
+
+// mounted: dir is on another filesystem than its parent.
+func mounted(dir string) bool {
+	var d, p syscall.Stat_t
+	return syscall.Stat(dir, &d) == nil && syscall.Stat(filepath.Dir(dir), &p) == nil && d.Dev != p.Dev
 }
 
 // mountAsSystemd mounts what the rendered mount unit names, the way
-// systemd's mount unit runs mount(8): mount What Where -t Type -o Options.
+// systemd runs mount(8) for it: mount What Where -t Type -o Options, with
+// Where inside the node's root.
 func mountAsSystemd(t *testing.T, n *testNode) (dir string, done func()) {
 	t.Helper()
 	opts, err := unit.DeserializeOptions(strings.NewReader(n.read("/etc/systemd/system/" + dockerMountUnit)))
@@ -227,9 +268,27 @@ func mountAsSystemd(t *testing.T, n *testNode) (dir string, done func()) {
 	if m["Where"] != dockerRoot || m["What"] == "" || m["Type"] == "" {
 		t.Fatalf("mount unit: %v", m)
 	}
-	return mountArgs(t, m["What"], "-t", m["Type"], "-o", m["Options"])
+	dir = n.hostPath(m["Where"])
+	return dir, mountAt(t, dir, "-t", m["Type"], "-o", m["Options"], m["What"])
 }
 
+// noSecrets fails the test if any heat-params secret shows in texts.
+func noSecrets(t *testing.T, n *testNode, texts map[string]string) {
+	t.Helper()
+	secrets := n.params.SecretValues()
+	if len(secrets) == 0 {
+		t.Fatal("the test node's heat-params hold no secret: nothing to look for")
+	}
+	for what, text := range texts {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s shows a secret (%.6s…)", what, s)
+			}
+		}
+	}
+}
+
+// describeOn is what `plan` shows for the step on this node.
 func describeOn(t *testing.T, n *testNode, dev string) string {
 	e, _ := storageEnv(n, &recorder{t: t, dev: dev})
 	return configureDockerStorage.Describe(context.Background(), e) // what `plan` calls

@@ -7,6 +7,7 @@ package steps
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,6 +17,11 @@ import (
 )
 
 var lvmTools = []string{"pvcreate", "vgcreate", "pvs", "vgs", "vgremove", "pvremove"}
+
+// The step's own LVM commands inherit the test binary's environment; this
+// keeps LVM's "file descriptor leaked" noise out of their errors. Set for
+// the whole binary because t.Setenv is not allowed in parallel tests.
+func init() { os.Setenv("LVM_SUPPRESS_FD_WARNINGS", "1") }
 
 // dropVG removes the test's volume group and physical volume when the test
 // ends, whatever happened; only the test's loop device is ever named.
@@ -30,12 +36,14 @@ func dropVG(t *testing.T, vg, dev string) {
 
 func TestStorageLoopDeviceMapper(t *testing.T) {
 	needLoopTools(t, lvmTools...)
-	t.Setenv("LVM_SUPPRESS_FD_WARNINGS", "1")
+	t.Parallel()
 	if exec.Command("vgs", dockerVG).Run() == nil {
 		testenv.Unavailable(t, "this machine already has a volume group %q; the test does not touch it", dockerVG)
 	}
 	dev := newLoopDisk(t, nil)
 	dropVG(t, dockerVG, dev)
+	// DOCKER_VOLUME is set too, and has no by-id link: only the override
+	// finds the disk.
 	n := newTestNode(t, config.RoleMinion, map[string]string{"DOCKER_STORAGE_DRIVER": "devicemapper", "DOCKER_STORAGE_DEVICE": "/dev/vdb"})
 	plug(t, n, dev, "")
 	if got := describeOn(t, n, dev); got != `format /dev/vdb as an LVM physical volume of volume group "docker" (it holds nothing); then VG=docker and STORAGE_DRIVER=devicemapper in /etc/sysconfig/docker-storage-setup` {
@@ -60,11 +68,14 @@ func TestStorageLoopDeviceMapper(t *testing.T) {
 	}
 	vgUUID := sh(t, "vgs", "--noheadings", "-o", "vg_uuid", dockerVG)
 
-	// Rerun: the VG on this device is reused, never re-created.
+	// Rerun: the VG on this device is reused, never re-created, and no
+	// file is touched.
+	before := treeState(t, n.root)
 	r = runStorageOn(t, n, dev, rec)
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
+	sameTree(t, "rerun", before, treeState(t, n.root))
 	if rec.count("pvcreate") != 1 || rec.count("vgcreate") != 1 {
 		t.Errorf("rerun re-created: %q", rec.cmds)
 	}
@@ -93,7 +104,7 @@ func TestStorageLoopDeviceMapper(t *testing.T) {
 // drivers, and the group stays as it was.
 func TestStorageLoopForeignPVRefused(t *testing.T) {
 	needLoopTools(t, lvmTools...)
-	t.Setenv("LVM_SUPPRESS_FD_WARNINGS", "1")
+	t.Parallel()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	vg := "hstest" + hex.EncodeToString(b)
@@ -121,5 +132,23 @@ func TestStorageLoopForeignPVRefused(t *testing.T) {
 				t.Errorf("VG %s: uuid %s became %s", vg, vgUUID, got)
 			}
 		})
+	}
+
+	// Allowed to wipe: the PV label goes, and with it the volume group;
+	// the device becomes our xfs.
+	n := newTestNode(t, config.RoleMinion, map[string]string{"DOCKER_STORAGE_WIPE": "true"})
+	plug(t, n, dev, byIDName)
+	r := runStorageOn(t, n, dev, nil)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if !r.rec.ran("wipefs --all " + dev) {
+		t.Errorf("commands: %q", r.rec.cmds)
+	}
+	if p := probeLoop(t, dev); p.Type != "xfs" || p.Label != dockerLabel || len(p.Signatures) != 1 {
+		t.Errorf("after the wipe: %+v", p)
+	}
+	if exec.Command("vgs", vg).Run() == nil {
+		t.Errorf("volume group %s survived the wipe", vg)
 	}
 }

@@ -21,17 +21,14 @@ import (
 
 func TestStorageLoopBlankThenRerun(t *testing.T) {
 	needLoopTools(t)
+	t.Parallel()
 	dev := newLoopDisk(t, nil)
 	n := newTestNode(t, config.RoleMinion, nil)
 	plug(t, n, dev, byIDName)
-	if err := os.MkdirAll(filepath.Join(n.root, "etc/docker"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(n.root, "etc/docker/daemon.json"), []byte(`{"log-driver": "journald"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	n.write(daemonJSON, `{"log-driver": "journald"}`, 0o644)
+	daemonIno := inode(t, n.hostPath(daemonJSON))
 	// Left on the root disk before the volume is mounted over it.
-	if err := os.MkdirAll(filepath.Join(n.root, "var/lib/docker/image"), 0o700); err != nil {
+	if err := os.MkdirAll(n.hostPath("/var/lib/docker/image"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	shown := "/dev/vdb (/dev/disk/by-id/" + byIDName + ")"
@@ -40,7 +37,9 @@ func TestStorageLoopBlankThenRerun(t *testing.T) {
 		t.Errorf("plan:\n got %s\nwant %s", got, want)
 	}
 
-	first := runStorageOn(t, n, dev, nil)
+	// Every heat-param, secrets included, reaches the step this time:
+	// none may show in its log or the files it writes.
+	first := runStorageWith(t, n, dev, nil, true)
 	if first.err != nil {
 		t.Fatal(first.err)
 	}
@@ -53,9 +52,11 @@ func TestStorageLoopBlankThenRerun(t *testing.T) {
 		t.Fatalf("after the run: %+v", p)
 	}
 	mustContain(t, "xfs_info", sh(t, "xfs_info", dev), "ftype=1")
-	mustContain(t, "mount unit", n.read("/etc/systemd/system/var-lib-docker.mount"),
+	unitText := n.read("/etc/systemd/system/" + dockerMountUnit)
+	mustContain(t, "mount unit", unitText,
 		"What=UUID="+p.UUID+"\n", "Where=/var/lib/docker\n", "Type=xfs\n", "Before=docker.service", "RequiredBy=docker.service\n")
-	if _, err := os.Readlink(filepath.Join(n.root, "etc/systemd/system/docker.service.requires/var-lib-docker.mount")); err != nil {
+	mustContain(t, "docker drop-in", n.read("/etc/systemd/system/docker.service.d/"+dockerDropInName), "RequiresMountsFor=/var/lib/docker\n")
+	if _, err := os.Readlink(n.hostPath("/etc/systemd/system/docker.service.requires/" + dockerMountUnit)); err != nil {
 		t.Errorf("not enabled: %v", err)
 	}
 	acts := map[string]bool{}
@@ -71,23 +72,36 @@ func TestStorageLoopBlankThenRerun(t *testing.T) {
 			t.Errorf("wrote %s: the mount unit replaces fstab", c)
 		}
 	}
-	mustContain(t, "log", first.log, "mounted over a non-empty /var/lib/docker", "entries=1")
+	mustContain(t, "log", first.log, "mounted over a non-empty /var/lib/docker", "entries=1", "docker storage decision")
+	noSecrets(t, n, map[string]string{"log": first.log, "mount unit": unitText, "daemon.json": n.read(daemonJSON)})
+	// Written atomically: daemon.json was replaced by a rename (a new
+	// inode), not rewritten in place, and no temp file is left over.
+	if inode(t, n.hostPath(daemonJSON)) == daemonIno {
+		t.Error("daemon.json rewritten in place")
+	}
+	for path := range treeState(t, n.root) {
+		if strings.Contains(path, ".heatstrap-") {
+			t.Errorf("temp file left: %s", path)
+		}
+	}
 
-	// The filesystem really mounts, as systemd would mount the unit; leave
-	// a file on it.
+	// The filesystem really mounts, where and as systemd would mount the
+	// unit; leave a file on it.
 	dir, unmount := mountAsSystemd(t, n)
 	if err := os.WriteFile(filepath.Join(dir, "survivor"), []byte("still here"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
 	// Rerun through the same command seam, mounted as on a live node:
-	// still one mkfs in all, nothing changed, same filesystem, the file
-	// survives.
+	// still one mkfs in all, not a byte, mode or mtime changed anywhere in
+	// the root, same filesystem, the file survives.
+	before := treeState(t, n.root)
 	again := runStorageOn(t, n, dev, rec)
-	unmount()
 	if again.err != nil {
 		t.Fatal(again.err)
 	}
+	sameTree(t, "rerun", before, treeState(t, n.root))
+	unmount()
 	if c := rec.count("mkfs"); c != 1 {
 		t.Errorf("mkfs ran %d times over two runs: %q", c, rec.cmds)
 	}
@@ -97,25 +111,44 @@ func TestStorageLoopBlankThenRerun(t *testing.T) {
 	if strings.Contains(again.log, "non-empty") {
 		t.Errorf("rerun warned again: %s", again.log)
 	}
+	if _, err := os.Stat(n.hostPath("/var/lib/docker/image")); err != nil {
+		t.Errorf("what the mount hid is gone: %v", err)
+	}
 	if q := probeLoop(t, dev); q.UUID != p.UUID {
 		t.Errorf("UUID %s became %s", p.UUID, q.UUID)
 	}
-	dir, _ = mountUUID(t, p.UUID)
+	dir, unmount = mountDev(t, dev)
 	if b, err := os.ReadFile(filepath.Join(dir, "survivor")); err != nil || string(b) != "still here" {
 		t.Errorf("file after rerun: %q %v", b, err)
 	}
+	unmount()
 	if got := describeOn(t, n, dev); !strings.HasPrefix(got, "reuse "+shown+`, which already holds an xfs filesystem (label "hs-docker") (no mkfs)`) {
 		t.Errorf("plan after the run: %s", got)
+	}
+
+	// The operator switches to devicemapper: our xfs is not an LVM PV, so
+	// it is refused like anything else, saying who made it.
+	n2 := newTestNode(t, config.RoleMinion, map[string]string{"DOCKER_STORAGE_DRIVER": "devicemapper"})
+	plug(t, n2, dev, byIDName)
+	r := runStorageOn(t, n2, dev, nil)
+	want = shown + ` holds an xfs filesystem (label "hs-docker") (heatstrap made it for overlay2; was DOCKER_STORAGE_DRIVER changed?); refusing to format it; set DOCKER_STORAGE_WIPE=true to allow erasing it`
+	if r.err == nil || r.err.Error() != want {
+		t.Errorf("driver switched:\n got %v\nwant %s", r.err, want)
+	}
+	r.rec.ranNothingDestructive()
+	if q := probeLoop(t, dev); !disk.Same(q, p) {
+		t.Errorf("device changed: %+v", q)
 	}
 	t.Logf("MEASURED blank device: format + mount unit %.1f ms; no-op rerun %.1f ms", first.took.Seconds()*1000, again.took.Seconds()*1000)
 }
 
 func TestStorageLoopExt4RefusedThenWiped(t *testing.T) {
 	needLoopTools(t, "mkfs.ext4")
+	t.Parallel()
 	dev := newLoopDisk(t, nil)
 	sh(t, "mkfs.ext4", "-q", "-L", "data", dev)
 	ext4 := probeLoop(t, dev)
-	dir, unmount := mountUUID(t, ext4.UUID)
+	dir, unmount := mountDev(t, dev)
 	if err := os.WriteFile(filepath.Join(dir, "precious"), []byte("data"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +171,7 @@ func TestStorageLoopExt4RefusedThenWiped(t *testing.T) {
 	if p := probeLoop(t, dev); !disk.Same(p, ext4) {
 		t.Errorf("device changed: %+v", p)
 	}
-	dir, unmount = mountUUID(t, ext4.UUID)
+	dir, unmount = mountDev(t, dev)
 	if b, err := os.ReadFile(filepath.Join(dir, "precious")); err != nil || string(b) != "data" {
 		t.Errorf("data: %q %v", b, err)
 	}
@@ -148,10 +181,10 @@ func TestStorageLoopExt4RefusedThenWiped(t *testing.T) {
 	// wipefs itself refuses (it opens the device exclusively).
 	n = newTestNode(t, config.RoleMinion, map[string]string{"DOCKER_STORAGE_WIPE": "true"})
 	plug(t, n, dev, byIDName)
-	_, unmount = mountUUID(t, ext4.UUID)
+	_, unmount = mountDev(t, dev)
 	r = runStorageOn(t, n, dev, nil)
 	unmount()
-	if r.err == nil || !strings.Contains(r.err.Error(), "wipe /dev/vdb") || !strings.Contains(r.err.Error(), "Device or resource busy") || !strings.Contains(r.err.Error(), "nothing was formatted") {
+	if r.err == nil || !strings.Contains(r.err.Error(), "wipe /dev/vdb") || !strings.Contains(r.err.Error(), "Device or resource busy") || !strings.HasSuffix(r.err.Error(), "nothing was formatted (it is in use: unmount it first; findmnt --source /dev/vdb shows where)") {
 		t.Errorf("wipe while mounted: %v", r.err)
 	}
 	if r.rec.ran("mkfs") {
@@ -187,15 +220,49 @@ func TestStorageLoopExt4RefusedThenWiped(t *testing.T) {
 	}
 }
 
+// Someone's xfs, only the label differs: refused, naming it. Allowed to
+// wipe, wipefs leaves nothing that stops mkfs.xfs, which runs without -f.
+func TestStorageLoopForeignXFSWiped(t *testing.T) {
+	needLoopTools(t)
+	t.Parallel()
+	dev := newLoopDisk(t, nil)
+	sh(t, "mkfs.xfs", "-q", "-L", "scratch", dev)
+	theirs := probeLoop(t, dev)
+	n := newTestNode(t, config.RoleMinion, nil)
+	plug(t, n, dev, byIDName)
+	r := runStorageOn(t, n, dev, nil)
+	if r.err == nil || !strings.Contains(r.err.Error(), `holds an xfs filesystem (label "scratch"); refusing to format it`) {
+		t.Fatalf("got %v", r.err)
+	}
+	r.rec.ranNothingDestructive()
+	if p := probeLoop(t, dev); !disk.Same(p, theirs) {
+		t.Errorf("device changed: %+v", p)
+	}
+
+	n = newTestNode(t, config.RoleMinion, map[string]string{"DOCKER_STORAGE_WIPE": "true"})
+	plug(t, n, dev, byIDName)
+	r = runStorageOn(t, n, dev, nil)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if p := probeLoop(t, dev); p.Label != dockerLabel || p.UUID == theirs.UUID || len(p.Signatures) != 1 {
+		t.Errorf("after the wipe: %+v", p)
+	}
+}
+
 // A partitioned volume, its partition known to the kernel (partx) and
 // holding data: refused, the partition and its data untouched; with
 // DOCKER_STORAGE_WIPE=true the whole device becomes ours.
 func TestStorageLoopPartitionedRefused(t *testing.T) {
 	needLoopTools(t, "sfdisk", "partx", "mkfs.ext4")
+	t.Parallel()
 	for _, table := range []string{"dos", "gpt"} {
 		t.Run(table, func(t *testing.T) {
+			t.Parallel()
 			dev := newLoopDisk(t, func(img string) {
-				c := exec.Command("sfdisk", "--quiet", img)
+				// An image file has no partitions to re-read; without
+				// these flags sfdisk still syncs and waits ~0.3 s.
+				c := exec.Command("sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", img)
 				c.Stdin = strings.NewReader("label: " + table + "\n,,L\n")
 				if out, err := c.CombinedOutput(); err != nil {
 					t.Fatalf("sfdisk: %v\n%s", err, out)
@@ -204,7 +271,7 @@ func TestStorageLoopPartitionedRefused(t *testing.T) {
 			part := addPartitions(t, dev)[0]
 			sh(t, "mkfs.ext4", "-q", "-L", "part1", part)
 			partFS := probeLoop(t, part)
-			dir, unmount := mountUUID(t, partFS.UUID)
+			dir, unmount := mountDev(t, part)
 			if err := os.WriteFile(filepath.Join(dir, "precious"), []byte("data"), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -225,7 +292,7 @@ func TestStorageLoopPartitionedRefused(t *testing.T) {
 			if p := probeLoop(t, part); !disk.Same(p, partFS) {
 				t.Errorf("partition changed: %+v", p)
 			}
-			dir, unmount = mountUUID(t, partFS.UUID)
+			dir, unmount = mountDev(t, part)
 			if b, err := os.ReadFile(filepath.Join(dir, "precious")); err != nil || string(b) != "data" {
 				t.Errorf("data: %q %v", b, err)
 			}
@@ -250,8 +317,9 @@ func TestStorageLoopPartitionedRefused(t *testing.T) {
 // recorder stands in for udevadm, which must not poke the host's disks.
 func TestStorageLoopDeviceAppearsLate(t *testing.T) {
 	needLoopTools(t)
-	defer func(d time.Duration) { storageDeviceTimeout = d }(storageDeviceTimeout)
-	storageDeviceTimeout = 20 * time.Second
+	// Parallel, so it leaves storageDeviceTimeout (60 s) alone: the disk
+	// comes long before that.
+	t.Parallel()
 	dev := newLoopDisk(t, nil)
 	n := newTestNode(t, config.RoleMinion, nil)
 	plug(t, n, dev, "")
@@ -261,7 +329,8 @@ func TestStorageLoopDeviceAppearsLate(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(n.root, "run/udev/control"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const late = time.Second
+	// Past the first two tries (0 and 250 ms); found at the third (750 ms).
+	const late = 400 * time.Millisecond
 	go func() {
 		time.Sleep(late)
 		_ = os.Symlink("../../vdb", filepath.Join(n.root, "dev/disk/by-id", byIDName))

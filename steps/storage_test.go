@@ -2,16 +2,22 @@ package steps
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/heatstrap/heatstrap/command"
 	"github.com/heatstrap/heatstrap/config"
+	"github.com/heatstrap/heatstrap/disk"
 	"github.com/heatstrap/heatstrap/hostfs"
 )
 
@@ -58,6 +64,15 @@ func TestStorageWhen(t *testing.T) {
 			t.Errorf("describe: %q", d)
 		}
 	}
+
+	// As the runner runs it: skipped with the reason; nothing written.
+	n := newTestNode(t, config.RoleMinion, map[string]string{"DOCKER_VOLUME_SIZE": "0"})
+	before := treeState(t, n.root)
+	skipped, err := n.run(configureDockerStorage)
+	if err != nil || skipped != "DOCKER_VOLUME_SIZE=0: no docker volume; docker keeps its storage on the root disk" {
+		t.Errorf("DOCKER_VOLUME_SIZE=0: skipped %q, err %v", skipped, err)
+	}
+	sameTree(t, "skipped step", before, treeState(t, n.root))
 }
 
 func TestStorageDeviceNeverAppears(t *testing.T) {
@@ -114,7 +129,7 @@ func TestStorageDeviceMustBeAbsolute(t *testing.T) {
 func TestMountUnit(t *testing.T) {
 	n := newTestNode(t, config.RoleMinion, nil)
 	e, _ := storageEnv(n, noCommands{t})
-	if err := e.writeUnits(mountUnit("c3c1102e-43b0-4fbf-a982-03388be0a2d1")); err != nil {
+	if err := e.writeUnits(mountUnit("c3c1102e-43b0-4fbf-a982-03388be0a2d1"), dockerDropIn()); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.enableAndStart(context.Background(), dockerMountUnit); err != nil {
@@ -135,6 +150,9 @@ RequiredBy=docker.service
 `
 	if got := n.read("/etc/systemd/system/var-lib-docker.mount"); got != want {
 		t.Errorf("unit:\n%s\nwant:\n%s", got, want)
+	}
+	if got := n.read("/etc/systemd/system/docker.service.d/docker-storage.conf"); got != "[Unit]\nRequiresMountsFor=/var/lib/docker\n" {
+		t.Errorf("drop-in:\n%s", got)
 	}
 	link, err := os.Readlink(filepath.Join(n.root, "etc/systemd/system/docker.service.requires/var-lib-docker.mount"))
 	if err != nil || link != "/etc/systemd/system/var-lib-docker.mount" {
@@ -235,4 +253,128 @@ func TestStorageDriverFedoraStyle(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `sets "storage-driver", and this image's docker also gets --storage-driver`) {
 		t.Errorf("conflict: %v", err)
 	}
+}
+
+// wipefs fails with EBUSY when something holds the device; the hint
+// names that thing. LVM's hold needs device-mapper (a VM), so the message
+// is checked here.
+func TestBusyHint(t *testing.T) {
+	dev := disk.Device{Name: "/dev/disk/by-id/virtio-x", Node: "/dev/vdb"}
+	busy := errors.New("wipefs: error: /dev/vdb: probing initialization failed: Device or resource busy")
+	pv := disk.Probe{Type: "LVM2_member", PV: &disk.PV{VG: "data", MDACount: 1}}
+	for _, c := range []struct {
+		err  error
+		p    disk.Probe
+		want string
+	}{
+		{busy, pv, ` (it is in use: deactivate volume group "data" first, vgchange -an data)`},
+		{busy, disk.Probe{Type: "ext4"}, " (it is in use: unmount it first; findmnt --source /dev/vdb shows where)"},
+		{errors.New(`exec: "wipefs": executable file not found in $PATH`), pv, ""},
+	} {
+		if got := busyHint(c.err, dev, c.p); got != c.want {
+			t.Errorf("%v, %+v:\n got %q\nwant %q", c.err, c.p, got, c.want)
+		}
+	}
+}
+
+// A second run of the driver configuration changes nothing (bytes, modes,
+// mtimes, inodes), on each kind of image.
+func TestStorageConfigRerunQuiet(t *testing.T) {
+	for _, c := range []struct {
+		name, seedPath, seed string
+		apply                func(*Env) error
+	}{
+		{"daemon.json created", "", "", func(e *Env) error { return configureDriver(e, "overlay2") }},
+		{"daemon.json merged", daemonJSON, `{"debug": true, "storage-driver": "devicemapper"}`, func(e *Env) error { return configureDriver(e, "overlay2") }},
+		{"fedora overlay2", dssConfig, "# shipped\n", func(e *Env) error { return configureDriver(e, "overlay2") }},
+		{"fedora devicemapper", dssConfig, "# shipped\n", configureDeviceMapper},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := newTestNode(t, config.RoleMinion, nil)
+			if c.seedPath != "" {
+				n.write(c.seedPath, c.seed, 0o644)
+			}
+			e, log := storageEnv(n, noCommands{t})
+			if err := c.apply(e); err != nil {
+				t.Fatal(err)
+			}
+			if len(log.Paths()) == 0 {
+				t.Fatal("first run wrote nothing")
+			}
+			before := treeState(t, n.root)
+			e, log = storageEnv(n, noCommands{t})
+			if err := c.apply(e); err != nil {
+				t.Fatal(err)
+			}
+			sameTree(t, "rerun", before, treeState(t, n.root))
+			if len(log.Paths()) > 0 {
+				t.Errorf("rerun changed %v", log.Paths())
+			}
+		})
+	}
+}
+
+// treeState records, for every path under root, what any write would
+// change: bytes (sha256), mode, mtime and inode (an atomic rewrite of the
+// same bytes still makes a new inode), and symlink targets.
+func treeState(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		st, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		v := fmt.Sprintf("%v ino=%d mtime=%d", st.Mode(), st.Sys().(*syscall.Stat_t).Ino, st.ModTime().UnixNano())
+		switch {
+		case st.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			v += " → " + target
+		case st.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			v += fmt.Sprintf(" sha256=%x", sha256.Sum256(b))
+		}
+		m[strings.TrimPrefix(p, root)] = v
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// sameTree fails the test for every path that appeared, vanished or
+// changed between two treeStates.
+func sameTree(t *testing.T, what string, before, after map[string]string) {
+	t.Helper()
+	for p, v := range after {
+		if w, ok := before[p]; !ok {
+			t.Errorf("%s created %s", what, p)
+		} else if w != v {
+			t.Errorf("%s changed %s:\n  %s\n→ %s", what, p, w, v)
+		}
+	}
+	for p := range before {
+		if _, ok := after[p]; !ok {
+			t.Errorf("%s removed %s", what, p)
+		}
+	}
+}
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	st, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Sys().(*syscall.Stat_t).Ino
 }

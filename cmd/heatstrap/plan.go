@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/heatstrap/heatstrap/command"
 	"github.com/heatstrap/heatstrap/runner"
 )
 
@@ -37,6 +38,13 @@ not apply, with the reason) or not chosen.`,
 			r, err := a.newRunner(c.Context(), lp, a.reporter(lp, l), false)
 			if err != nil {
 				return &exitError{exitFailed, err}
+			}
+			if a.settings.Live() {
+				// Describe shows what a step would decide on this node,
+				// which for configure-docker-storage means probing the
+				// disk (blkid -p; it refuses anything but its probes).
+				// No step's Run is called here, and units stay offline.
+				r.Exec = command.Host{Log: a.log}
 			}
 			if err := o.Validate(r.Plan); err != nil {
 				return &exitError{exitUsage, err}

@@ -424,8 +424,9 @@ func TestKubeUserReadsOnlyDeclared(t *testing.T) {
 	checkReadsOnlyDeclared(t, config.RoleMinion, nil, kubeUser)
 }
 
-// TestManifestStepsConverge covers what the manifest steps share without
-// needing k8s.io/api (their typed checks are in the k8sapi-tagged tests):
+// TestManifestStepsConverge covers what the manifest steps share (their
+// typed checks against k8s.io/api are in examples_test.go,
+// podmaster_test.go and kubeproxy_test.go):
 // files, modes and owners, quiet reruns, stale files rewritten (Mitaka
 // wrote them only when absent, §9.7) and reads limited to the declared.
 func TestManifestStepsConverge(t *testing.T) {

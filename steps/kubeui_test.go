@@ -77,13 +77,7 @@ func TestAPIServerHelperUnits(t *testing.T) {
 					t.Errorf("%s not enabled: %q %v", u, target, err)
 				}
 			}
-			var started []string
-			for _, a := range n.backend.Actions() {
-				if a.Verb == "start" {
-					started = append(started, a.Unit)
-				}
-			}
-			if want := []string{"kube-system-namespace.service", "kube-ui.service"}; !slices.Equal(started, want) {
+			if want, started := []string{"kube-system-namespace.service", "kube-ui.service"}, n.starts(); !slices.Equal(started, want) {
 				t.Errorf("started %v, want %v", started, want)
 			}
 		})

@@ -2,6 +2,7 @@ package helper
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,8 +108,18 @@ func (k *kube) waitHealthy(ctx context.Context) error {
 		return fmt.Errorf("apiserver at %s was not healthy (GET /healthz == \"ok\") within %s: %v; check `systemctl status kube-apiserver etcd` and the apiserver's log",
 			k.api, k.o.Timeout, we.cause)
 	default:
-		return fmt.Errorf("apiserver at %s: %w", k.api, err)
+		return fmt.Errorf("apiserver at %s: %w%s", k.api, err, tlsHint(err))
 	}
+}
+
+// tlsHint says what to do when the apiserver's certificate is not trusted:
+// waiting cannot fix that, so poll gave up at once.
+func tlsHint(err error) string {
+	var cv *tls.CertificateVerificationError
+	if !errors.As(err, &cv) {
+		return ""
+	}
+	return "; its certificate is not trusted: set ca_bundle in the agent config to the cluster CA (/srv/kubernetes/ca.crt), or use the local insecure port (--api http://127.0.0.1:8080)"
 }
 
 // manifest is one Kubernetes object ready to POST.
@@ -145,6 +156,9 @@ func (k *kube) createObject(ctx context.Context, path string, m manifest) error 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := k.create.Do(req)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("interrupted while creating %s at %s: %w", m, k.api, ctx.Err())
+	}
 	if err != nil {
 		return fmt.Errorf("create %s at %s: %w; the apiserver was healthy a moment ago, check `systemctl status kube-apiserver`", m, k.api, transportError(err))
 	}

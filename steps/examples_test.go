@@ -1,11 +1,3 @@
-//go:build k8sapi
-
-// Typed checks of the manifests against k8s.io/api. They need go.sum
-// entries for k8s.io/api's dependencies (gopkg.in/inf.v0, klog, ...), which
-// the module does not have yet; run with -tags k8sapi once it does. The
-// untyped checks of these steps (files, modes, reruns, declared reads) are
-// in TestManifestStepsConverge and always run.
-
 package steps
 
 import (
@@ -17,6 +9,8 @@ import (
 	"github.com/heatstrap/heatstrap/config"
 )
 
+// The examples decode strictly into the k8s.io/api types (a field the
+// type lacks fails) and hold what spec M18 lists.
 func TestKubeExamples(t *testing.T) {
 	n := newTestNode(t, config.RoleMinion, nil)
 	n.mustRun(runOpts{}, kubeExamples)

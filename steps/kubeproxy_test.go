@@ -1,8 +1,3 @@
-//go:build k8sapi
-
-// Typed checks of the manifests against k8s.io/api; see examples_test.go
-// for why they are behind the k8sapi tag.
-
 package steps
 
 import (
@@ -11,6 +6,8 @@ import (
 	"github.com/heatstrap/heatstrap/config"
 )
 
+// kube-proxy.yaml decodes strictly into a Pod and runs the proxy the way
+// each role and TLS mode needs, from the configured hyperkube image.
 func TestEnableKubeProxyManifests(t *testing.T) {
 	for _, tc := range []struct {
 		name    string

@@ -1,8 +1,3 @@
-//go:build k8sapi
-
-// Typed checks of the manifests against k8s.io/api; see examples_test.go
-// for why they are behind the k8sapi tag.
-
 package steps
 
 import (
@@ -74,6 +69,8 @@ func mounts(c corev1.Container) map[string]string {
 	return m
 }
 
+// The podmaster and the two manifests it elects decode strictly into Pods
+// and hold spec M15's commands, probes and volumes, with overridden images.
 func TestEnableKubePodmasterManifests(t *testing.T) {
 	n := newTestNode(t, config.RoleMaster, nil)
 	n.mustRun(customImages, enableKubePodmaster)

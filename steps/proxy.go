@@ -74,7 +74,11 @@ func removeProxy(e *Env) (bool, error) {
 
 // systemdQuote quotes an Environment= assignment when systemd would
 // otherwise split it at whitespace or interpret quotes and backslashes.
+// "%" is doubled in any case: systemd expands specifiers in Environment=,
+// so a percent-encoded proxy password ("p%40ss") would be refused or,
+// worse, rewritten ("%h" is the home directory).
 func systemdQuote(s string) string {
+	s = strings.ReplaceAll(s, "%", "%%")
 	if !strings.ContainsAny(s, " \t\"'\\") {
 		return s
 	}

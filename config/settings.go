@@ -116,8 +116,10 @@ func LoadSettings(flags *pflag.FlagSet, configFile string, explicit bool, readFi
 		return Settings{}, fmt.Errorf("read agent config: %w", err)
 	}
 	var s Settings
-	if err := v.Unmarshal(&s); err != nil {
-		return Settings{}, fmt.Errorf("agent config: %w", err)
+	// Exact: a misspelt key (images.kubeui) is an error, not a default
+	// silently kept.
+	if err := v.UnmarshalExact(&s); err != nil {
+		return Settings{}, fmt.Errorf("agent config %s: %w", configFile, err)
 	}
 	return s, s.check()
 }

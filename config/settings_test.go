@@ -2,6 +2,7 @@ package config
 
 import (
 	"io/fs"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +53,19 @@ func TestSettingsLayering(t *testing.T) {
 
 	if _, err := LoadSettings(nil, "/x.yaml", true, noFile); err == nil {
 		t.Error("an explicit missing config file must be an error")
+	}
+}
+
+// A misspelt key in the agent config is an error naming it, not a
+// default silently kept.
+func TestSettingsUnknownKey(t *testing.T) {
+	for doc, key := range map[string]string{
+		"images:\n  kubeui: registry.local/kube-ui:v4\n": "kubeui",
+		"log_fromat: json\n":                             "log_fromat",
+	} {
+		_, err := LoadSettings(nil, "/etc/heatstrap/config.yaml", false, func(string) ([]byte, error) { return []byte(doc), nil })
+		if err == nil || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "/etc/heatstrap/config.yaml") {
+			t.Errorf("%q: error %v", doc, err)
+		}
 	}
 }

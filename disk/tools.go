@@ -12,13 +12,16 @@ import (
 // packages names what ships each program the disk code runs. Images
 // differ: Debian's cloud images, for one, have no xfsprogs or lvm2.
 var packages = map[string]string{
-	"blkid":    "util-linux",
-	"wipefs":   "util-linux",
-	"mkfs.xfs": "xfsprogs",
-	"pvs":      "lvm2",
-	"pvcreate": "lvm2",
-	"vgcreate": "lvm2",
-	"udevadm":  "udev (systemd)",
+	"blkid":     "util-linux",
+	"wipefs":    "util-linux",
+	"mkfs.xfs":  "xfsprogs",
+	"pvs":       "lvm2",
+	"pvcreate":  "lvm2",
+	"vgcreate":  "lvm2",
+	"lvs":       "lvm2",
+	"lvcreate":  "lvm2",
+	"lvconvert": "lvm2 and thin-provisioning-tools",
+	"udevadm":   "udev (systemd)",
 }
 
 // runTool runs c; when the program is missing, the error says which

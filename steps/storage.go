@@ -266,7 +266,7 @@ func (sp storagePlan) devicemapper(ctx context.Context, e *Env, dev disk.Device,
 			return err
 		}
 	}
-	return configureDeviceMapper(e)
+	return configureDeviceMapper(ctx, e)
 }
 
 // verify probes after acting: the device must now hold exactly what we

@@ -2,13 +2,16 @@ package steps
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 
 	"github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/heatstrap/heatstrap/disk"
 	"github.com/heatstrap/heatstrap/hostfs"
 )
 
@@ -86,12 +89,24 @@ func configureDriver(e *Env, driver string) error {
 }
 
 // configureDeviceMapper writes what Mitaka wrote (VG=docker), plus the
-// driver: newer docker-storage-setup defaults to overlay2. The thin pool
-// itself is made by docker-storage-setup when docker starts (Fedora);
+// driver: newer docker-storage-setup defaults to overlay2. On Fedora the
+// thin pool is made by docker-storage-setup when docker starts, and
 // /etc/sysconfig/docker-storage is left to it, as it rewrites that file.
-func configureDeviceMapper(e *Env) error {
+// Images without docker-storage-setup (Debian's docker.io) would get a VG
+// nothing uses: there heatstrap makes the pool itself and points docker
+// at it in daemon.json, docker's "direct-lvm" setup.
+func configureDeviceMapper(ctx context.Context, e *Env) error {
 	if !fedoraStyle(e) {
-		e.Log.Warn("this image has no docker-storage-setup; nothing creates the devicemapper thin pool in volume group " + dockerVG)
+		made, err := disk.MakeThinPool(ctx, e.Exec, dockerVG)
+		if err != nil {
+			return fmt.Errorf("docker thin pool in volume group %s: %w", dockerVG, err)
+		}
+		if made {
+			e.Log.Info("created the docker thin pool", "vg", dockerVG, "device", disk.ThinPoolDevice(dockerVG))
+		}
+		_, err = mergeDaemonJSON(e.Files, "devicemapper",
+			"dm.thinpooldev="+disk.ThinPoolDevice(dockerVG), "dm.use_deferred_removal=true", "dm.use_deferred_deletion=true")
+		return err
 	}
 	return e.writeFiles(file{path: dssConfig, template: "docker-storage-setup", data: storageSysconfig{Driver: "devicemapper", VG: dockerVG}, mode: 0o644})
 }
@@ -124,23 +139,31 @@ func readDaemonJSON(files *hostfs.FS) (map[string]json.RawMessage, fs.FileMode, 
 	return doc, mode, nil
 }
 
-// mergeDaemonJSON sets "storage-driver" in daemon.json and keeps every
-// other key with its value. Go maps do not keep order, so the keys are
-// written sorted; the file is rewritten (atomically) only when the driver
-// was not already set.
-func mergeDaemonJSON(files *hostfs.FS, driver string) (changed bool, err error) {
+// mergeDaemonJSON sets "storage-driver" (and "storage-opts": the
+// driver's own, none for overlay2) in daemon.json and keeps every other
+// key with its value. Go maps do not keep order, so the keys are written
+// sorted; the file is rewritten (atomically) only when something changed.
+func mergeDaemonJSON(files *hostfs.FS, driver string, opts ...string) (changed bool, err error) {
 	doc, mode, err := readDaemonJSON(files)
 	if err != nil {
 		return false, err
 	}
 	var cur string
-	if raw, ok := doc["storage-driver"]; ok && json.Unmarshal(raw, &cur) == nil && cur == driver {
+	var curOpts []string
+	if raw, ok := doc["storage-opts"]; ok {
+		_ = json.Unmarshal(raw, &curOpts)
+	}
+	if raw, ok := doc["storage-driver"]; ok && json.Unmarshal(raw, &cur) == nil && cur == driver && slices.Equal(curOpts, opts) {
 		return false, nil
 	}
 	if doc == nil {
 		doc = map[string]json.RawMessage{}
 	}
 	doc["storage-driver"], _ = json.Marshal(driver)
+	delete(doc, "storage-opts") // another driver's options would stop dockerd
+	if len(opts) > 0 {
+		doc["storage-opts"], _ = json.Marshal(opts)
+	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", files.Display(daemonJSON), err)

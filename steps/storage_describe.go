@@ -47,8 +47,11 @@ func describeStorage(ctx context.Context, e *Env) string {
 
 func (sp storagePlan) describeConfig(e *Env) string {
 	switch {
-	case sp.want.VG != "":
+	case sp.want.VG != "" && fedoraStyle(e):
 		return fmt.Sprintf("VG=%s and STORAGE_DRIVER=devicemapper in %s", dockerVG, dssConfig)
+	case sp.want.VG != "":
+		return fmt.Sprintf("thin pool %s in volume group %s (lvcreate, lvconvert); \"storage-driver\": \"devicemapper\" with dm.thinpooldev=%s in %s",
+			disk.ThinPool, dockerVG, disk.ThinPoolDevice(dockerVG), daemonJSON)
 	case fedoraStyle(e):
 		return fmt.Sprintf("mount it at %s (%s); STORAGE_DRIVER=%s in %s and %s", dockerRoot, dockerMountUnit, sp.driver, dssConfig, dockerStorageEnv)
 	}

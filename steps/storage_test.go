@@ -238,7 +238,7 @@ func TestStorageDriverFedoraStyle(t *testing.T) {
 	}
 
 	// devicemapper: Mitaka's VG=docker, plus the driver.
-	if err := configureDeviceMapper(e); err != nil {
+	if err := configureDeviceMapper(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
 	if got := n.read(dssConfig); !strings.HasSuffix(got, "\nSTORAGE_DRIVER=devicemapper\nVG=docker\n") {
@@ -287,7 +287,7 @@ func TestStorageConfigRerunQuiet(t *testing.T) {
 		{"daemon.json created", "", "", func(e *Env) error { return configureDriver(e, "overlay2") }},
 		{"daemon.json merged", daemonJSON, `{"debug": true, "storage-driver": "devicemapper"}`, func(e *Env) error { return configureDriver(e, "overlay2") }},
 		{"fedora overlay2", dssConfig, "# shipped\n", func(e *Env) error { return configureDriver(e, "overlay2") }},
-		{"fedora devicemapper", dssConfig, "# shipped\n", configureDeviceMapper},
+		{"fedora devicemapper", dssConfig, "# shipped\n", func(e *Env) error { return configureDeviceMapper(context.Background(), e) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n := newTestNode(t, config.RoleMinion, nil)

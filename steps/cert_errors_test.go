@@ -236,6 +236,40 @@ func TestMakeCertWriteFailureLeavesNoTempFile(t *testing.T) {
 	}
 }
 
+// The cluster CA's own life: close to its end the step still issues and
+// warns that only rotating the CA helps; past its end it asks Magnum for
+// nothing it could not use and says so, leaving the kept set alone.
+func TestMakeCertClusterCAExpiry(t *testing.T) {
+	cloud := newCertCloud(t, magnumtest.Options{Release: magnumtest.Newton})
+	n := newCertNode(t, config.RoleMaster, cloud, cloud.trustParams(), nil)
+	short := magnumtest.DefaultPolicy()
+	short.TermOfValidity = 400 * 24 * time.Hour
+	cloud.SetPolicy(short)
+	n.mustRun()
+	caEnd := cloud.cluster.CA.Cert.NotAfter
+
+	cloud.clock.Set(caEnd.Add(-20 * 24 * time.Hour))
+	r := n.mustRun()
+	mustContain(t, "log", r.log, "issuing a certificate", `level=WARN msg="the cluster CA expires soon; re-issuing cannot help, rotate the CA in Magnum"`)
+	_, posts, _ := cloud.calls()
+
+	cloud.clock.Set(caEnd.Add(time.Hour))
+	before := n.stamps()
+	r = n.run()
+	want := "the cluster CA CN=k8s from Magnum is not valid now (valid 2026-12-02T12:00:00Z to 2031-12-02T12:00:00Z): no certificate it signs would verify; rotate the cluster CA in Magnum"
+	if r.err == nil || r.err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", r.err, want)
+	}
+	if _, p, _ := cloud.calls(); p != posts {
+		t.Errorf("asked Magnum to sign with an expired CA")
+	}
+	for p, st := range n.stamps() {
+		if before[p] != st {
+			t.Errorf("%s changed", p)
+		}
+	}
+}
+
 // The key is written 0400 kube:kube by the write that creates it, not
 // only by the final settle: a run that fails right after storing the set
 // (here: its request config cannot be written) leaves a private key.

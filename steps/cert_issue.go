@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/heatstrap/heatstrap/httpclient"
 	"github.com/heatstrap/heatstrap/magnum"
@@ -46,6 +47,13 @@ func issue(ctx context.Context, e *Env, p certProfile, want []san, alg string) (
 		return material{}, err
 	}
 	e.Log.Info("got the cluster CA", "ca", cas[0].Subject.String(), "auth", cl.Mode(), "newer_api", cl.Newer())
+	// Magnum keeps signing with an expired CA; what it returns would then
+	// fail the chain check with x509's "certificate has expired", not
+	// saying which one. Say it, before a key and a POST are spent on it.
+	if ca, now := cas[0], e.Now(); now.Before(ca.NotBefore) || !now.Before(ca.NotAfter) {
+		return material{}, fmt.Errorf("the cluster CA %s from Magnum is not valid now (valid %s to %s): no certificate it signs would verify; rotate the cluster CA in Magnum",
+			ca.Subject, ca.NotBefore.UTC().Format(time.RFC3339), ca.NotAfter.UTC().Format(time.RFC3339))
+	}
 	key, err := generateKey(alg)
 	if err != nil {
 		return material{}, err

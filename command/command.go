@@ -85,7 +85,7 @@ func (h Host) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	start := time.Now()
 	err := cmd.Run()
 	if h.Log != nil {
-		h.Log.Debug("command", "cmd", c.String(), "seconds", time.Since(start).Seconds(), "ok", err == nil)
+		h.Log.Debug("command", "cmd", c.String(), "seconds", time.Since(start).Round(time.Millisecond).Seconds(), "ok", err == nil)
 	}
 	if err == nil {
 		return stdout.Bytes(), nil

@@ -153,7 +153,7 @@ func (r *Runner) Run(ctx context.Context, l *ledger.Ledger, o Options) error {
 		return r.fail(ctx, l, err)
 	}
 	l.Updated = r.Now().UTC()
-	r.Log.Info("run finished", "ran", ran, "seconds", r.Now().Sub(start).Seconds())
+	r.Log.Info("run finished", "ran", ran, "seconds", r.Now().Sub(start).Round(time.Millisecond).Seconds())
 	return r.Reporter.Store.Save(l)
 }
 
@@ -194,11 +194,11 @@ func (r *Runner) runStep(ctx context.Context, l *ledger.Ledger, d Decision) erro
 	rec.Changed = changes.Paths()
 	if err != nil {
 		rec.State, rec.Error = ledger.Failed, r.Reporter.Redactor.Redact(trim(err.Error(), 1000))
-		env.Log.Error("step failed", "result", "failed", "seconds", ended.Sub(started).Seconds(), "error", rec.Error)
+		env.Log.Error("step failed", "result", "failed", "seconds", ended.Sub(started).Round(time.Millisecond).Seconds(), "error", rec.Error)
 		return &StepFailed{s.Name, errors.New(rec.Error)}
 	}
 	rec.State = ledger.Succeeded
-	env.Log.Info("step succeeded", "result", "succeeded", "seconds", ended.Sub(started).Seconds(), "changed", len(rec.Changed))
+	env.Log.Info("step succeeded", "result", "succeeded", "seconds", ended.Sub(started).Round(time.Millisecond).Seconds(), "changed", len(rec.Changed))
 	return r.Reporter.Store.Save(l)
 }
 

@@ -70,7 +70,7 @@ func waitGate(ctx context.Context, e *Env, g Gate) error {
 	for attempt := 0; ; attempt++ {
 		err := checkGate(gctx, e, g)
 		if err == nil {
-			e.Log.Info("gate passed", "gate", g.Name, "seconds", e.Now().Sub(start).Seconds())
+			e.Log.Info("gate passed", "gate", g.Name, "seconds", e.Now().Sub(start).Round(time.Millisecond).Seconds())
 			return nil
 		}
 		if errors.As(err, new(permanent)) {

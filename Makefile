@@ -1,6 +1,7 @@
 # heatstrap — one static binary that bootstraps Magnum Kubernetes nodes.
 #   make build   static binary in bin/heatstrap (version stamped)
-#   make test    lint + every test (race detector on), then the VM boot suite
+#   make test    test prerequisites (apt, as root), lint, every test (race
+#                detector on), then the VM boot suite
 #   make test-vm the cloud-init VM boot suite alone (qemu; image cached)
 #   make demo    bootstrap a master into a temp root, print status
 #   make lint    gofmt, go vet, staticcheck
@@ -16,7 +17,7 @@ STATICCHECK := $(TOOLS)/staticcheck
 FUZZTIME    ?= 20s
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build test unit test-vm lint demo fuzz bench clean
+.PHONY: build test deps unit test-vm lint demo fuzz bench clean
 
 build: $(BIN)
 
@@ -25,7 +26,12 @@ $(BIN): FORCE
 
 FORCE:
 
-test: lint unit test-vm
+test: deps
+	$(MAKE) lint unit test-vm
+
+# The Debian packages the suites use (.ci/deps: installs when root).
+deps:
+	@./.ci/deps
 
 unit: export HEATSTRAP_TEST_LOOPBACK_ONLY=1
 unit:

@@ -12,52 +12,52 @@ import (
 // Listen opens a TCP listener inside the container's network namespace. A
 // socket belongs to the namespace it was made in, so a test's own server
 // answers on the container's loopback and is reachable from nowhere else.
-func (c *Container) Listen(addr string) (net.Listener, error) { return listenIn(c.NetNS(), addr) }
+func (c *Container) Listen(addr string) (net.Listener, error) {
+	var ln net.Listener
+	err := c.InNetNS(func() (err error) {
+		ln, err = net.Listen("tcp", addr)
+		return err
+	})
+	return ln, err
+}
 
-func listenIn(nsPath, addr string) (net.Listener, error) {
-	type result struct {
-		ln  net.Listener
-		err error
-	}
-	done := make(chan result, 1)
+// InNetNS runs f on an OS thread switched into the container's network
+// namespace: the sockets f makes (a dial to the container's loopback, a
+// listener) stay there after f returns.
+func (c *Container) InNetNS(f func() error) error {
+	done := make(chan error, 1)
 	// A thread of its own: if switching back fails, the goroutine ends
 	// still locked and Go retires the thread instead of reusing it.
 	go func() {
 		runtime.LockOSThread()
-		ln, err := listenOnThisThread(nsPath, addr)
-		done <- result{ln, err}
-		if err == nil || !isRestoreError(err) {
+		err := onThreadIn(c.NetNS(), f)
+		done <- err
+		if _, tainted := err.(restoreError); !tainted {
 			runtime.UnlockOSThread()
 		}
 	}()
-	r := <-done
-	return r.ln, r.err
+	return <-done
 }
 
 type restoreError struct{ error }
 
-func isRestoreError(err error) bool { _, ok := err.(restoreError); return ok }
-
-func listenOnThisThread(nsPath, addr string) (net.Listener, error) {
+func onThreadIn(nsPath string, f func() error) error {
 	self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer self.Close()
 	target, err := os.Open(nsPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer target.Close()
 	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		return nil, fmt.Errorf("setns %s: %w", nsPath, err)
+		return fmt.Errorf("setns %s: %w", nsPath, err)
 	}
-	ln, lerr := net.Listen("tcp", addr)
+	ferr := f()
 	if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
-		if ln != nil {
-			ln.Close()
-		}
-		return nil, restoreError{fmt.Errorf("setns back: %w", err)}
+		return restoreError{fmt.Errorf("setns back: %w", err)}
 	}
-	return ln, lerr
+	return ferr
 }

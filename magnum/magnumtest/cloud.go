@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -33,6 +34,10 @@ type Options struct {
 	Policy *Policy
 	// TokenTTL is Keystone's token lifetime; default one hour.
 	TokenTTL time.Duration
+	// Listen, when set, gives the listener each API ("keystone",
+	// "magnum") serves on, e.g. one inside a container's network
+	// namespace; default a new one on 127.0.0.1.
+	Listen func(service string) (net.Listener, error)
 }
 
 // Cloud is one Keystone and one Magnum sharing users, tokens and clusters.
@@ -106,8 +111,16 @@ func New(o Options) *Cloud {
 	if o.Policy != nil {
 		c.policy = *o.Policy
 	}
-	start := func(h http.Handler) *httptest.Server {
+	start := func(service string, h http.Handler) *httptest.Server {
 		s := httptest.NewUnstartedServer(h)
+		if o.Listen != nil {
+			ln, err := o.Listen(service)
+			if err != nil {
+				panic(fmt.Sprintf("magnumtest: listen for %s: %v", service, err))
+			}
+			s.Listener.Close()
+			s.Listener = ln
+		}
 		// A client refusing the test certificate is what a test expects;
 		// the server's "TLS handshake error" lines are noise.
 		s.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -118,8 +131,8 @@ func New(o Options) *Cloud {
 		}
 		return s
 	}
-	c.Keystone = start(c.wrap("keystone", http.HandlerFunc(c.serveKeystone)))
-	c.Magnum = start(c.wrap("magnum", http.HandlerFunc(c.serveMagnum)))
+	c.Keystone = start("keystone", c.wrap("keystone", http.HandlerFunc(c.serveKeystone)))
+	c.Magnum = start("magnum", c.wrap("magnum", http.HandlerFunc(c.serveMagnum)))
 	return c
 }
 

@@ -5,7 +5,8 @@
 //
 // Installed under the daemon's name; argv[0] picks the role:
 //
-//	kube-apiserver  serves /healthz and accepts object creation (201, then 409)
+//	kube-apiserver  serves /healthz and accepts object creation (201, then 409),
+//	                over HTTP and, with --secure-port and a certificate, HTTPS
 //	kubelet         stays up
 //	flanneld        writes /run/flannel/subnet.env and tells systemd it is ready
 package main
@@ -53,15 +54,26 @@ func wait() {
 }
 
 // apiserver listens where the flags heatstrap rendered say: the insecure
-// port on the insecure bind address (127.0.0.1 when unset, as kube does).
+// port on the insecure bind address (127.0.0.1 when unset, as kube does),
+// and, given a secure port and a certificate, HTTPS with it.
 func apiserver(args []string) error {
 	addr, port := "127.0.0.1", "8080"
+	bind, secure, cert, key := "0.0.0.0", "", "", ""
 	for _, a := range strings.Fields(strings.Join(args, " ")) {
-		if v, ok := strings.CutPrefix(a, "--insecure-bind-address="); ok {
+		flag, v, _ := strings.Cut(a, "=")
+		switch strings.ReplaceAll(flag, "_", "-") {
+		case "--insecure-bind-address":
 			addr = v
-		}
-		if v, ok := strings.CutPrefix(a, "--insecure-port="); ok {
+		case "--insecure-port":
 			port = v
+		case "--bind-address":
+			bind = v
+		case "--secure-port":
+			secure = v
+		case "--tls-cert-file":
+			cert = v
+		case "--tls-private-key-file":
+			key = v
 		}
 	}
 	var mu sync.Mutex
@@ -99,7 +111,12 @@ func apiserver(args []string) error {
 		w.Write(body)
 	})
 	go func() { _, _ = daemon.SdNotify(false, daemon.SdNotifyReady) }()
-	return http.ListenAndServe(addr+":"+port, mux)
+	errs := make(chan error, 2)
+	if secure != "" && cert != "" {
+		go func() { errs <- http.ListenAndServeTLS(net.JoinHostPort(bind, secure), cert, key, mux) }()
+	}
+	go func() { errs <- http.ListenAndServe(net.JoinHostPort(addr, port), mux) }()
+	return <-errs
 }
 
 // flanneld reads the network config heatstrap's flannel-config put into

@@ -3,7 +3,6 @@ package magnum
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/containerinfra/v1/certificates"
 
 	"github.com/heatstrap/heatstrap/httpclient"
+	"github.com/heatstrap/heatstrap/internal/pemcert"
 )
 
 // Config is what Dial needs.
@@ -150,25 +150,12 @@ func parseCerts(text string) ([]*x509.Certificate, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, errors.New(`the answer has no "pem" field (or it is empty)`)
 	}
-	var certs []*x509.Certificate
-	rest := []byte(text)
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf(`"pem" holds an unreadable certificate: %w`, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
+	certs, err := pemcert.Parse([]byte(text))
+	switch {
+	case errors.Is(err, pemcert.ErrNone):
 		return nil, errors.New(`"pem" holds no PEM certificate`)
+	case err != nil:
+		return nil, fmt.Errorf(`"pem" holds an unreadable certificate: %w`, err)
 	}
 	return certs, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heatstrap/heatstrap/config"
+	"github.com/heatstrap/heatstrap/internal/pemcert"
 )
 
 // makeCert gets the node its TLS certificate from Magnum's certificate
@@ -73,7 +74,7 @@ func certExtra(e *Env) []string {
 		return out
 	}
 	if b, err := e.Files.ReadFile(p.certPath()); err == nil {
-		if certs, err := parseCertsPEM(b); err == nil && certs[0].NotAfter.Sub(e.Now()) <= renewBefore {
+		if certs, err := pemcert.Parse(b); err == nil && certs[0].NotAfter.Sub(e.Now()) <= renewBefore {
 			out = append(out, "renewal=due")
 		}
 	}

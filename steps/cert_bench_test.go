@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heatstrap/heatstrap/config"
+	"github.com/heatstrap/heatstrap/internal/pemcert"
 	"github.com/heatstrap/heatstrap/magnum/magnumtest"
 )
 
@@ -88,7 +89,7 @@ func benchCA(b *testing.B) (*magnumtest.CA, time.Time) {
 // certificate passes the step's own post-issue verification.
 func checkBenchCert(b *testing.B, ca *magnumtest.CA, key crypto.Signer, certPEM []byte, alg string, now time.Time) {
 	b.Helper()
-	certs, err := parseCertsPEM(certPEM)
+	certs, err := pemcert.Parse(certPEM)
 	if err != nil {
 		b.Fatal(err)
 	}

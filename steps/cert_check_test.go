@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heatstrap/heatstrap/internal/pemcert"
 	"github.com/heatstrap/heatstrap/magnum/magnumtest"
 )
 
@@ -36,7 +37,7 @@ func TestCertCheckExtraSANs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certs, err := parseCertsPEM(certPEM)
+	certs, err := pemcert.Parse(certPEM)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/heatstrap/heatstrap/hostfs"
+	"github.com/heatstrap/heatstrap/internal/pemcert"
 )
 
 // The files of spec §5.1/§5.2 and §8: everything in /srv/kubernetes is
@@ -90,10 +91,10 @@ func loadMaterial(e *Env, p certProfile) (material, error) {
 	}
 	var probs []string
 	for _, err := range []error{
-		read(caCertPath, func(b []byte) (err error) { m.cas, err = parseCertsPEM(b); return err }),
+		read(caCertPath, func(b []byte) (err error) { m.cas, err = pemcert.Parse(b); return err }),
 		read(p.keyPath(), func(b []byte) (err error) { m.key, err = parseKey(b); return err }),
 		read(p.certPath(), func(b []byte) error {
-			certs, err := parseCertsPEM(b)
+			certs, err := pemcert.Parse(b)
 			if err == nil {
 				m.cert = certs[0]
 			}
@@ -105,29 +106,6 @@ func loadMaterial(e *Env, p certProfile) (material, error) {
 		}
 	}
 	return m, joinProblems(probs)
-}
-
-func parseCertsPEM(data []byte) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, errors.New("no PEM certificate")
-	}
-	return certs, nil
 }
 
 func certsPEM(certs ...*x509.Certificate) []byte {

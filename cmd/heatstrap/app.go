@@ -143,6 +143,23 @@ func (a *app) httpFactory() func(httpclient.Options) (*retryablehttp.Client, err
 	}
 }
 
+// lockLedger takes the run lock (one agent at a time) and loads the
+// ledger; release drops the lock. Errors carry their exit code.
+func (a *app) lockLedger() (l *ledger.Ledger, release func(), err error) {
+	lock, err := ledger.Acquire(a.files, a.settings.StateDir)
+	if errors.Is(err, ledger.ErrLocked) {
+		return nil, nil, &exitError{exitLocked, err}
+	} else if err != nil {
+		return nil, nil, &exitError{exitFailed, err}
+	}
+	release = func() { _ = lock.Release() }
+	if l, err = a.store().Load(); err != nil {
+		release()
+		return nil, nil, &exitError{exitFailed, err}
+	}
+	return l, release, nil
+}
+
 func (a *app) store() *ledger.Store {
 	return &ledger.Store{FS: a.files, Path: filepath.Join(a.settings.StateDir, ledger.FileName)}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heatstrap/heatstrap/heat"
-	"github.com/heatstrap/heatstrap/ledger"
 	"github.com/heatstrap/heatstrap/runner"
 	"github.com/heatstrap/heatstrap/steps"
 )
@@ -98,17 +97,11 @@ func (a *app) run(parent context.Context, o runner.Options) error {
 	if err != nil {
 		return err
 	}
-	lock, err := ledger.Acquire(a.files, a.settings.StateDir)
-	if errors.Is(err, ledger.ErrLocked) {
-		return &exitError{exitLocked, err}
-	} else if err != nil {
-		return &exitError{exitFailed, err}
-	}
-	defer lock.Release()
-	l, err := a.store().Load()
+	l, release, err := a.lockLedger()
 	if err != nil {
-		return &exitError{exitFailed, err}
+		return err
 	}
+	defer release()
 	rep := a.reporter(lp, l)
 	if lp.bad != nil {
 		return a.reportBadParams(ctx, lp, rep)

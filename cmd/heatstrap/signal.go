@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heatstrap/heatstrap/heat"
-	"github.com/heatstrap/heatstrap/ledger"
 	"github.com/heatstrap/heatstrap/runner"
 )
 
@@ -31,17 +30,11 @@ data and id: Heat overwrites by id, so this never double-counts). With
 			if lp.endpoint == nil {
 				return &exitError{exitFailed, errors.New("no wait-condition endpoint in heat-params (WAIT_CURL or WAIT_HANDLE_ENDPOINT + WAIT_HANDLE_TOKEN)")}
 			}
-			lock, err := ledger.Acquire(a.files, a.settings.StateDir)
-			if errors.Is(err, ledger.ErrLocked) {
-				return &exitError{exitLocked, err}
-			} else if err != nil {
-				return &exitError{exitFailed, err}
-			}
-			defer lock.Release()
-			l, err := a.store().Load()
+			l, release, err := a.lockLedger()
 			if err != nil {
-				return &exitError{exitFailed, err}
+				return err
 			}
+			defer release()
 			rep := a.reporter(lp, l)
 			if l.InstanceID == "" {
 				l.InstanceID = runner.InstanceID(a.files)

@@ -5,35 +5,19 @@
 # provisioning. It carries no heatstrap: the test copies the image and puts
 # the freshly built binary in, so a code change does not rebuild it.
 #
-# The cache key is a hash of this file: editing the recipe rebuilds it.
-# Prints the directory holding disk.img (raw ext4), vmlinuz and initrd.img.
+# Cached by test/fixture.sh: editing the recipe rebuilds it. Prints the
+# directory holding disk.img (raw ext4), vmlinuz and initrd.img.
 # Recipe and pitfalls: ../shared/notes/testbed.md §D and §G.
 set -euo pipefail
 
-CACHE=${HEATSTRAP_TEST_CACHE:-/var/cache/heatstrap-test}
+source "$(dirname "$0")/../fixture.sh"
 BASE=systemd,systemd-sysv,dbus,udev,iproute2,ca-certificates
 # Installed with apt inside the tree: debootstrap's own resolver does not
 # follow virtual packages (cloud-init's python3-cryptography needs one).
 PACKAGES="linux-image-amd64 initramfs-tools cloud-init ifupdown isc-dhcp-client e2fsprogs xfsprogs lvm2 thin-provisioning-tools etcd-server etcd-client docker.io"
-key=$(sha256sum "$0" | cut -c1-16)
-out="$CACHE/vm-$key"
 
-mkdir -p "$CACHE"
-exec 9>"$CACHE/vm.lock"
-flock 9
-if [ -f "$out/.heatstrap-vm" ]; then
-  echo "$out"
-  exit 0
-fi
-
-mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-mirror=${mirror:-http://deb.debian.org/debian}
-tmp="$out.tmp"
-rm -rf "$tmp"
-mkdir -p "$tmp"
+fixture_begin vm
 root="$tmp/root"
-echo "building $out from $mirror (one-off, a few minutes)" >&2
-log="$tmp/build.log"
 debootstrap --variant=minbase --include="$BASE" bookworm "$root" "$mirror" >"$log" 2>&1 ||
   { tail -30 "$log" >&2; exit 1; }
 cleanup() { for m in dev sys proc; do umount "$root/$m" 2>/dev/null || true; done; }
@@ -69,10 +53,6 @@ cp "$root"/boot/vmlinuz-* "$tmp/vmlinuz"
 cp "$root"/boot/initrd.img-* "$tmp/initrd.img"
 chmod 0644 "$tmp/vmlinuz" "$tmp/initrd.img"
 mkfs.ext4 -q -F -L root -d "$root" "$tmp/disk.img" 3G >&2
-rm -rf "$root" "$log"
+rm -rf --one-file-system "$root"
 
-touch "$tmp/.heatstrap-vm"
-mv "$tmp" "$out"
-# Older recipes' images are garbage now.
-find "$CACHE" -maxdepth 1 -name 'vm-*' ! -name "vm-$key" ! -name vm.lock -exec rm -rf {} + 2>/dev/null || true
-echo "$out"
+fixture_commit

@@ -87,9 +87,17 @@ func (l *Live) Actions() []Action {
 func (l *Live) record(a Action) {
 	a.At = time.Now()
 	l.actions = append(l.actions, a)
-	if l.log != nil {
-		l.log.Info("unit "+a.Verb, "unit", a.Unit, "step", a.Step)
+	if l.log == nil {
+		return
 	}
+	var attrs []any
+	if a.Unit != "" { // a daemon-reload has neither
+		attrs = append(attrs, "unit", a.Unit)
+	}
+	if a.Step != "" {
+		attrs = append(attrs, "step", a.Step)
+	}
+	l.log.Info("unit "+a.Verb, attrs...)
 }
 
 // Flush implements Backend: one daemon-reload when something changed,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,52 +20,65 @@ import (
 	"github.com/heatstrap/heatstrap/ledger"
 )
 
-// Node addresses inside the container's own network namespace: the node's
-// private IP sits on a veth whose peer is in the same namespace, so etcd
-// can bind it and nothing leaves the namespace.
+// Node addresses: a node's private IP sits on a veth inside the
+// container's own network namespace, whose peer is in the same namespace
+// (one node) or in the other node's (a master and a minion): nothing
+// leaves the namespaces the test made.
 const (
-	nodeIP   = "10.0.0.4"
+	nodeIP   = "10.0.0.4" // the master
+	minionIP = "10.0.0.5"
 	heatAddr = "127.0.0.1:8004"
 	// dockerVolume is the Cinder id of the docker disk; Nova hands its
 	// first 20 characters to the guest as the virtio serial.
 	dockerVolume = "8a3b6f2e-4c1d-4e5f-9a7b-2c3d4e5f6a7b"
 )
 
-// node is a booted master with its docker disk (a loop device seen as
-// /dev/vdb) and its Heat wait condition, served by the emulator on the
-// container's loopback.
+// node is a booted master or minion with its docker disk (a loop device
+// seen as /dev/vdb) and its Heat wait condition, served by the emulator on
+// the container's loopback.
 type node struct {
 	*nspawn.Container
 	t      *testing.T
+	role   string
 	wc     *heattest.WaitCondition
 	heat   *heattest.Server
 	loop   string // host loop device behind /dev/vdb
 	params map[string]string
 }
 
-// masterParams are the example master's heat-params with what this
-// container can offer: no TLS (there is no Magnum to sign), the insecure
+// roleParams are the example's heat-params with what this container can
+// offer: no TLS (TestMasterBootstrapTLS adds Magnum), the insecure
 // apiserver port, a one-member etcd, and the Heat emulator's handle.
-func masterParams(wc *heattest.WaitCondition) map[string]string {
-	return map[string]string{
+func roleParams(role string, wc *heattest.WaitCondition) map[string]string {
+	p := map[string]string{
 		"TLS_DISABLED":           "True",
 		"KUBE_API_PORT":          "8080",
-		"KUBE_NODE_IP":           nodeIP,
-		"ETCD_DISCOVERY_URL":     "",
 		"DOCKER_VOLUME":          dockerVolume,
 		"WAIT_CURL":              wc.CurlCLI(),
 		"WAIT_CONDITION_TIMEOUT": "900",
 	}
+	switch role {
+	case "master":
+		p["KUBE_NODE_IP"], p["ETCD_DISCOVERY_URL"] = nodeIP, ""
+	case "minion":
+		p["KUBE_NODE_IP"], p["KUBE_MASTER_IP"], p["ETCD_SERVER_IP"] = minionIP, nodeIP, nodeIP
+	}
+	return p
 }
 
 type nodeOpts struct {
+	role   string            // "master" (default) or "minion"
 	set    map[string]string // heat-params overrides
 	noDisk bool              // leave /dev/disk/by-id without the volume's link
+	noNet  bool              // no node IP yet: link() gives it one
 }
 
 func bootNode(t *testing.T, name string, o nodeOpts) *node {
 	t.Helper()
 	f := need(t)
+	if o.role == "" {
+		o.role = "master"
+	}
 	loop := attachLoop(t, 1<<30)
 	files := map[string]string{"/usr/bin/heatstrap": f.heatstrap}
 	for _, daemon := range []string{"kube-apiserver", "kubelet", "flanneld"} {
@@ -76,10 +90,12 @@ func bootNode(t *testing.T, name string, o nodeOpts) *node {
 		// which names the loop device: let it find that name too.
 		loop + ":" + loop,
 	}})
-	n := &node{Container: c, t: t, loop: loop}
-	n.addNodeIP()
+	n := &node{Container: c, t: t, role: o.role, loop: loop}
+	if !o.noNet {
+		n.selfLink()
+	}
 	n.startHeat(t)
-	n.params = masterParams(n.wc)
+	n.params = roleParams(o.role, n.wc)
 	for k, v := range o.set {
 		n.params[k] = v
 	}
@@ -108,18 +124,41 @@ func attachLoop(t *testing.T, size int64) string {
 	return dev
 }
 
-func (n *node) addNodeIP() {
+// selfLink gives a lone node its IP on a veth whose peer stays in the
+// same namespace.
+func (n *node) selfLink() {
 	n.t.Helper()
-	ns := n.NetNS()
-	for _, args := range [][]string{
-		{"link", "add", "node0", "type", "veth", "peer", "name", "node0-peer"},
-		{"addr", "add", nodeIP + "/24", "dev", "node0"},
-		{"link", "set", "node0-peer", "up"},
-		{"link", "set", "node0", "up"},
-	} {
-		if out, err := exec.Command("nsenter", append([]string{"--net=" + ns, "ip"}, args...)...).CombinedOutput(); err != nil {
-			n.t.Fatalf("ip %v in the container: %v: %s", args, err, out)
-		}
+	ip(n.t, n.NetNS(), "link", "add", "node0", "type", "veth", "peer", "name", "node0-peer")
+	ip(n.t, n.NetNS(), "link", "set", "node0-peer", "up")
+	n.up("node0", n.params0IP())
+}
+
+// link wires two nodes with a veth between their namespaces.
+func link(a, b *node) {
+	a.t.Helper()
+	ip(a.t, a.NetNS(), "link", "add", "node0", "type", "veth", "peer", "name", "node0-b", "netns", strconv.Itoa(b.Leader))
+	ip(a.t, b.NetNS(), "link", "set", "node0-b", "name", "node0")
+	a.up("node0", a.params0IP())
+	b.up("node0", b.params0IP())
+}
+
+func (n *node) up(dev, addr string) {
+	ip(n.t, n.NetNS(), "addr", "add", addr+"/24", "dev", dev)
+	ip(n.t, n.NetNS(), "link", "set", dev, "up")
+}
+
+// params0IP is the node's address by role (known before its params are).
+func (n *node) params0IP() string {
+	if n.role == "minion" {
+		return minionIP
+	}
+	return nodeIP
+}
+
+func ip(t *testing.T, ns string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("nsenter", append([]string{"--net=" + ns, "ip"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %v in %s: %v: %s", args, ns, err, out)
 	}
 }
 
@@ -136,8 +175,8 @@ func (n *node) startHeat(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); n.heat.Close() })
 	n.wc = n.heat.CreateWaitCondition(heattest.WaitConditionSpec{
-		StackName: "k8s-e2e-kube_masters-abc-0-def", HandleName: "master_wait_handle",
-		WCName: "master_wait_condition", Timeout: 15 * time.Minute,
+		StackName: "k8s-e2e-kube_" + n.role + "s-abc-0-def", HandleName: n.role + "_wait_handle",
+		WCName: n.role + "_wait_condition", Timeout: 15 * time.Minute,
 	})
 }
 
@@ -145,11 +184,11 @@ func (n *node) startHeat(t *testing.T) {
 // image leaves it: write-heat-params must make it 0600.
 func (n *node) writeParams() {
 	n.t.Helper()
-	text, err := examples.FS.ReadFile("master.heat-params")
+	text, err := examples.FS.ReadFile(n.role + ".heat-params")
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	entries, _, err := config.ReadHeatParams("master.heat-params", text)
+	entries, _, err := config.ReadHeatParams(n.role+".heat-params", text)
 	if err != nil {
 		n.t.Fatal(err)
 	}

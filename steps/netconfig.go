@@ -45,7 +45,7 @@ var writeNetworkConfig = Step{
 		if err := e.writeFiles(flanneldEnv("write-network-config", "http://127.0.0.1:2379", e.Settings.Flannel.EtcdPrefix)); err != nil {
 			return err
 		}
-		return e.Units.Refresh(ctx, "flanneld.service")
+		return e.Units.Refresh(ctx, "flanneld.service", "flannel-config.service")
 	},
 }
 

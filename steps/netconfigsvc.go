@@ -6,6 +6,7 @@ import (
 	"github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/heatstrap/heatstrap/config"
+	"github.com/heatstrap/heatstrap/systemd"
 )
 
 // networkConfigService installs flannel-config.service, which runs
@@ -25,6 +26,9 @@ var networkConfigService = Step{
 			opt("Unit", "Description", "Put the flannel network config into etcd (heatstrap)"),
 			opt("Unit", "After", "etcd.service"),
 			opt("Unit", "Requires", "etcd.service"),
+			// A new network config is pushed again: write-network-config
+			// refreshes this unit, which restarts when the file changed.
+			opt("Unit", systemd.ReadsKey, flannelNetworkJSON),
 			opt("Service", "Type", "oneshot"),
 			opt("Service", "RemainAfterExit", "yes"),
 			opt("Service", "EnvironmentFile", "/etc/sysconfig/flanneld"),

@@ -31,7 +31,7 @@ type UnitState struct {
 	Needs []string
 
 	needReload bool     // NeedDaemonReload: its files changed since loaded
-	files      []string // unit file, drop-ins, EnvironmentFiles
+	files      []string // unit file, drop-ins, EnvironmentFiles, ReadsKey files
 }
 
 // Up reports the state the health gates wait for: active, which for a
@@ -102,6 +102,7 @@ func (l *Live) state(ctx context.Context, unit string) (UnitState, error) {
 	if ds, ok := props["DropInPaths"].([]string); ok {
 		st.files = append(st.files, ds...)
 	}
+	st.files = append(st.files, l.declaredReads(st.files)...)
 	for _, dep := range []string{"Requires", "BindsTo", "Requisite"} {
 		if us, ok := props[dep].([]string); ok {
 			st.Needs = append(st.Needs, us...)
@@ -117,6 +118,24 @@ func (l *Live) state(ctx context.Context, unit string) (UnitState, error) {
 		st.files = append(st.files, envFiles(typed["EnvironmentFiles"])...)
 	}
 	return st, nil
+}
+
+// declaredReads are the files a unit's fragment and drop-ins name in
+// ReadsKey: data its program reads that systemd knows nothing of.
+func (l *Live) declaredReads(unitFiles []string) []string {
+	var out []string
+	for _, p := range unitFiles {
+		opts, err := ReadUnit(l.files, p)
+		if err != nil {
+			continue // gone or unreadable: systemd's own properties still count
+		}
+		for _, o := range opts {
+			if o.Section == "Unit" && o.Name == ReadsKey {
+				out = append(out, strings.Fields(o.Value)...)
+			}
+		}
+	}
+	return out
 }
 
 // envFiles decodes the a(sb) EnvironmentFiles property: path, and whether

@@ -163,6 +163,39 @@ func TestLiveManager(t *testing.T) {
 		}
 	})
 
+	t.Run("a file declared in X-Heatstrap-Reads restarts", func(t *testing.T) {
+		const reader, data = "hs-reader.service", "/etc/hs-reader.json"
+		if _, err := n.files.WriteFile(hostfs.File{Path: data, Data: []byte(`{"v":1}`), Mode: 0o644}); err != nil {
+			t.Fatal(err)
+		}
+		l := n.run()
+		m := l.For(n.files, "reader")
+		opts := append([]*unit.UnitOption{Opt("Unit", ReadsKey, data)}, sleeper(env)...)
+		if _, err := WriteUnit(n.files, m, reader, opts); err != nil {
+			t.Fatal(err)
+		}
+		_ = m.Start(ctx, reader)
+		if err := l.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		before := n.settle(l, reader)
+		time.Sleep(10 * time.Millisecond)
+		if _, err := n.files.WriteFile(hostfs.File{Path: data, Data: []byte(`{"v":2}`), Mode: 0o644}); err != nil {
+			t.Fatal(err)
+		}
+		l = n.run()
+		_ = l.For(n.files, "data").Refresh(ctx, reader)
+		if err := l.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := verbs(l.Actions()); !slices.Equal(got, []string{"restart " + reader}) {
+			t.Errorf("refresh after the data changed issued %v", got)
+		}
+		if st := n.settle(l, reader); st.InvocationID == before.InvocationID {
+			t.Error("not restarted")
+		}
+	})
+
 	t.Run("unit file edited behind systemd's back", func(t *testing.T) {
 		// A run killed after writing a unit and before its reload: the
 		// next run writes nothing, yet systemd must reload.

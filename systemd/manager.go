@@ -45,6 +45,13 @@ type Manager interface {
 	Flush(ctx context.Context) error
 }
 
+// ReadsKey names, in a unit's [Unit] section, files its program reads
+// besides those systemd knows (unit file, drop-ins, EnvironmentFiles): a
+// helper's manifest, a config it pushes somewhere. A start or refresh
+// restarts a running unit when one of them changed since it started.
+// systemd ignores X- keys.
+const ReadsKey = "X-Heatstrap-Reads"
+
 // ErrOffline is what State says in offline mode (--root).
 var ErrOffline = errors.New("offline (--root): no systemd to ask about units")
 

@@ -113,6 +113,18 @@ func TestMasterBootstrap(t *testing.T) {
 	if out := n.Must("systemctl", "show", "kube-apiserver", "-p", "MainPID", "--value"); !strings.Contains(n.Must("cat", "/proc/"+strings.TrimSpace(out)+"/cmdline"), "--allow_privileged=false") {
 		t.Errorf("kube-apiserver does not run with --allow_privileged=false")
 	}
+
+	// A new flannel network reaches etcd: flannel-config, done long ago,
+	// runs again because the file it reads (X-Heatstrap-Reads) changed.
+	n.params["FLANNEL_NETWORK_CIDR"] = "10.200.0.0/16"
+	n.writeParams()
+	if out, code := n.agent("run"); code != 0 {
+		t.Fatalf("run with a new FLANNEL_NETWORK_CIDR: exit %d\n%s", code, out)
+	}
+	waitFor(t, 30*time.Second, "the new network in etcd", func() bool {
+		out, _ := n.Exec("etcdctl", "--endpoints=http://127.0.0.1:2379", "get", "--print-value-only", "/atomic.io/network/config")
+		return strings.Contains(out, "10.200.0.0/16")
+	})
 }
 
 // checkMasterUp asks the node itself, not heatstrap's ledger.

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"crypto/x509"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -34,7 +35,7 @@ func TestMakeCertTLSDisabled(t *testing.T) {
 			if err := makeCert.Run(context.Background(), e); err != nil {
 				t.Errorf("Run: %v", err)
 			}
-			if after := tree(t, n.root); !mapsEqual(before, after) {
+			if after := tree(t, n.root); !maps.Equal(before, after) {
 				t.Errorf("TLS disabled, yet the tree changed")
 			}
 		})
@@ -44,18 +45,6 @@ func TestMakeCertTLSDisabled(t *testing.T) {
 	if why := makeCert.When(n.env(makeCert)); why != "" {
 		t.Errorf("TLS enabled: When = %q", why)
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // masterAddrs are the master's heat-params for SAN tests, chosen apart

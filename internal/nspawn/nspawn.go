@@ -56,12 +56,7 @@ func Rootfs(t testing.TB) string {
 		"systemd-nspawn", "debootstrap", "nsenter")
 	rootfsOnce.Do(func() {
 		_, self, _, _ := runtime.Caller(0)
-		var out []byte
-		out, rootfsErr = exec.Command("bash", filepath.Join(filepath.Dir(self), "mkrootfs.sh")).Output()
-		if ee, ok := rootfsErr.(*exec.ExitError); ok {
-			rootfsErr = fmt.Errorf("mkrootfs.sh: %w\n%s", rootfsErr, ee.Stderr)
-		}
-		rootfsPath = strings.TrimSpace(string(out))
+		rootfsPath, rootfsErr = testenv.Fixture(filepath.Join(filepath.Dir(self), "mkrootfs.sh"))
 	})
 	if rootfsErr != nil {
 		t.Fatal(rootfsErr)

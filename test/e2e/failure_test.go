@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestMasterFailureThenFix(t *testing.T) {
 	if reran := rerunSteps(fixed, n.ledger()); strings.Join(reran, ",") != "configure-etcd" {
 		t.Errorf("--step configure-etcd --force ran %v", reran)
 	}
-	if after := n.unitFacts(masterUnits); !equalMaps(before, after) {
+	if after := n.unitFacts(masterUnits); !maps.Equal(before, after) {
 		t.Errorf("forced configure-etcd restarted units:\nbefore %v\nafter  %v", before, after)
 	}
 	if diff := diffTrees(tree, n.tree()); len(diff) > 0 {

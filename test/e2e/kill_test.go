@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestKill9MidStep(t *testing.T) {
 			t.Errorf("run --force: %s changed %v", s.Name, s.Changed)
 		}
 	}
-	if after := n.unitFacts(masterUnits); !equalMaps(before, after) {
+	if after := n.unitFacts(masterUnits); !maps.Equal(before, after) {
 		t.Errorf("run --force restarted units:\nbefore %v\nafter  %v", before, after)
 	}
 	if diff := diffTrees(tree, n.tree()); len(diff) > 0 {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -76,7 +77,7 @@ func TestMasterBootstrap(t *testing.T) {
 		t.Fatalf("second run: exit %d\n%s", code, out)
 	}
 	t.Logf("no-op rerun inside the container: %s", time.Since(start).Round(time.Millisecond))
-	if after := n.unitFacts(masterUnits); !equalMaps(before, after) {
+	if after := n.unitFacts(masterUnits); !maps.Equal(before, after) {
 		t.Errorf("second run changed units:\nbefore %v\nafter  %v", before, after)
 	}
 	if diff := diffTrees(tree, n.tree()); len(diff) > 0 {
@@ -214,16 +215,4 @@ func checkLogs(t *testing.T, n *node) {
 			t.Errorf("console lacks %q", want)
 		}
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

@@ -8,9 +8,6 @@
 package e2e
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -49,27 +46,6 @@ func need(t *testing.T) fixtures {
 }
 
 func build() (fixtures, error) {
-	dir, err := os.MkdirTemp("", "heatstrap-e2e-bin-")
-	if err != nil {
-		return fixtures{}, err
-	}
-	f := fixtures{heatstrap: filepath.Join(dir, "heatstrap"), standin: filepath.Join(dir, "standin")}
-	// Static, as the image would carry it: the container has no Go runtime
-	// dependencies to offer.
-	for pkg, out := range map[string]string{"../../cmd/heatstrap": f.heatstrap, "./standin": f.standin} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return f, &buildError{pkg, err, string(b)}
-		}
-	}
-	return f, nil
+	bin, err := testenv.BuildStatic(map[string]string{"heatstrap": "../../cmd/heatstrap", "standin": "./standin"})
+	return fixtures{heatstrap: bin["heatstrap"], standin: bin["standin"]}, err
 }
-
-type buildError struct {
-	what string
-	err  error
-	out  string
-}
-
-func (e *buildError) Error() string { return e.what + ": " + e.err.Error() + "\n" + e.out }

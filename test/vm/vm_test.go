@@ -63,28 +63,13 @@ func need(t *testing.T) fixtures {
 }
 
 func build() (fixtures, error) {
-	dir, err := os.MkdirTemp("", "heatstrap-vm-bin-")
+	bin, err := testenv.BuildStatic(map[string]string{"heatstrap": "../../cmd/heatstrap", "standin": "../e2e/standin"})
 	if err != nil {
 		return fixtures{}, err
 	}
-	f := fixtures{heatstrap: filepath.Join(dir, "heatstrap"), standin: filepath.Join(dir, "standin")}
-	for pkg, out := range map[string]string{"../../cmd/heatstrap": f.heatstrap, "../e2e/standin": f.standin} {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return f, fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-		}
-	}
 	_, self, _, _ := runtime.Caller(0)
-	out, err := exec.Command("bash", filepath.Join(filepath.Dir(self), "mkimage.sh")).Output()
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return f, fmt.Errorf("mkimage.sh: %v\n%s", err, ee.Stderr)
-		}
-		return f, err
-	}
-	f.image = strings.TrimSpace(string(out))
-	return f, nil
+	image, err := testenv.Fixture(filepath.Join(filepath.Dir(self), "mkimage.sh"))
+	return fixtures{image: image, heatstrap: bin["heatstrap"], standin: bin["standin"]}, err
 }
 
 // vm is one boot of the image with its own disk copy, seed, docker disk
